@@ -1,0 +1,29 @@
+# The two set-up commands: `make run` and `make test`. Both install the locked environment
+# first (bootstrapping uv with pip if it is missing), so a fresh clone needs only Python 3.11.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen
+
+.PHONY: uv install run test test-slow lint repro clean
+
+uv:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+
+install: uv
+	$(UV) sync --frozen
+
+run: install
+	$(RUN) dvc repro
+	$(RUN) avemo summary
+
+test: install
+	$(RUN) pytest -q
+
+test-slow: install
+	$(RUN) pytest -q -m slow
+
+lint: install
+	$(RUN) ruff check src tests
+
+clean:
+	rm -rf data reports/*.md .pytest_cache

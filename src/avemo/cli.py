@@ -1,0 +1,110 @@
+"""The ``avemo`` command line: one command per pipeline stage (``dvc.yaml`` calls these)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from avemo import config
+
+app = typer.Typer(
+    help="avemo: audio-visual emotion recognition in the valence-arousal space.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+ParamsOpt = Annotated[Path, typer.Option("--params", "-p", help="params file to read settings from")]
+
+
+def _load(params: Path) -> config.Params:
+    try:
+        return config.load(params)
+    except config.ConfigError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(label: str):
+    """A rich progress bar; yields a ``callback(done, total)`` for the stage function."""
+    with Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def synthesize(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Generate the embedded IEMOCAP-, TED-LIUM- and FaceSynthetics-shaped corpora and
+    write the corpus report (counts, oracle CCC, cue correlations)."""
+    from avemo.data.synthetic import corpus, report
+
+    cfg = _load(params).synthesize
+    with _progress(f"synthesize ({cfg.size})") as update:
+        summary = corpus.run(cfg, progress=update)
+    with console.status("measuring the corpus (oracle, cues)"):
+        rep = report.run(cfg, summary)
+    report.write(rep, cfg.report)
+    console.print(report.table(rep))
+
+
+@app.command()
+def ingest(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Read IEMOCAP, TED-LIUM 3 and FaceSynthetics layouts into parquet manifests."""
+    from avemo.data import ingest as stage
+    from avemo.data.errors import IngestError
+
+    cfg = _load(params).ingest
+    try:
+        with console.status("reading corpora"):
+            manifests, summary = stage.run(cfg)
+        stage.write(manifests, cfg.out_dir)
+    except IngestError as err:
+        _fail(str(err))
+    console.print_json(json.dumps(summary))
+
+
+@app.command()
+def validate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Check manifests against the Great Expectations suites and decode every file.
+    Exits non-zero on failure unless validate.on_error is 'quarantine'."""
+    from avemo.validation import run as stage
+
+    p = _load(params)
+    roots = {"iemocap": p.ingest.iemocap, "tedlium": p.ingest.tedlium, "facesynthetics": p.ingest.facesynthetics}
+    with _progress("validate: decoding files") as update:
+        result = stage.run(p.validate_, roots, progress=update)
+    stage.write(result, p.validate_)
+    console.print(stage.summary(result))
+    if not stage.passed(result, p.validate_):
+        _fail(f"validation failed: see {p.validate_.report_md} (set validate.on_error: quarantine to drop bad rows)")
+
+
+@app.command()
+def summary(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Print the results table from the reports the pipeline left behind."""
+    from avemo import summary as mod
+
+    Console().print(mod.table(_load(params)))
+
+
+if __name__ == "__main__":
+    app()

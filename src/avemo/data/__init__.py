@@ -1,0 +1,1 @@
+"""Corpus readers, the manifest schema and speaker-independent splits."""

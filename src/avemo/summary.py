@@ -1,0 +1,51 @@
+"""The results table `make run` prints: read back from the reports the pipeline wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+
+from avemo.config import Params
+
+
+def _load(path: str) -> dict | None:
+    p = Path(path)
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def table(params: Params) -> Group:
+    parts = []
+    corpus = _load(params.synthesize.report)
+    if corpus:
+        t = Table(title=f"Embedded corpora ({corpus['size']}, seed {corpus['seed']}, "
+                  f"generated in {corpus['generation_s']:.0f} s) — {params.synthesize.report}")
+        t.add_column("figure")
+        t.add_column("value", justify="right")
+        c = corpus["counts"]
+        t.add_row("IEMOCAP-shaped utterances / speakers / hours",
+                  f"{c['iemocap']['utterances']} / {c['iemocap']['speakers']} / {c['iemocap']['hours']:.2f}")
+        t.add_row("TED-LIUM-shaped talks / segments / hours",
+                  f"{c['tedlium']['talks']} / {c['tedlium']['segments']} / {c['tedlium']['hours']:.2f}")
+        t.add_row("FaceSynthetics-shaped images / identities",
+                  f"{c['facesynthetics']['images']} / {c['facesynthetics']['identities']}")
+        for k, v in corpus["oracle"].items():
+            t.add_row(f"oracle {k} (latent vs gold)", f"{v:.3f}")
+        for k, v in corpus["cues"].items():
+            t.add_row(f"cue {k} (within speaker)", f"{v:+.3f}")
+        parts.append(t)
+    val = _load(params.validate_.report)
+    if val:
+        t = Table(title=f"Data validation — {params.validate_.report}")
+        t.add_column("figure")
+        t.add_column("value", justify="right")
+        t.add_row("success", "[green]yes[/green]" if val["success"] else "[red]no[/red]")
+        t.add_row("rows checked", str(val["checked"]["rows"]))
+        t.add_row("files decoded", str(val["checked"]["files"]))
+        t.add_row("failures", str(len(val["failures"])))
+        parts.append(t)
+    if not parts:
+        parts.append(Table(title="no reports yet: run `dvc repro`"))
+    return Group(*parts)

@@ -1,0 +1,45 @@
+import pytest
+
+from avemo import config
+
+
+def test_project_params_load():
+    p = config.load(config.DEFAULT_PARAMS)
+    assert p.synthesize.corpus_size.dialogs_per_session >= 1
+    assert p.validate_.on_error in ("fail", "quarantine")
+
+
+def test_unknown_key_is_named(raw_params):
+    raw_params = {**raw_params, "ingest": {**raw_params["ingest"], "iemocapp": "x"}}
+    with pytest.raises(config.ConfigError, match=r"ingest\.iemocapp: unknown key"):
+        config.parse(raw_params)
+
+
+def test_wrong_type_is_named(raw_params):
+    raw_params = {**raw_params, "synthesize": {**raw_params["synthesize"], "seed": "seven"}}
+    with pytest.raises(config.ConfigError, match=r"synthesize\.seed: .*integer"):
+        config.parse(raw_params)
+
+
+def test_unknown_size_rejected(raw_params):
+    raw_params = {**raw_params, "synthesize": {**raw_params["synthesize"], "size": "huge"}}
+    with pytest.raises(config.ConfigError, match="size 'huge'"):
+        config.parse(raw_params)
+
+
+def test_session_in_two_splits_rejected(raw_params):
+    splits = {"train": ["Session1", "Session2"], "val": ["Session2"], "test": ["Session5"]}
+    raw_params = {**raw_params, "ingest": {**raw_params["ingest"], "splits": splits}}
+    with pytest.raises(config.ConfigError, match="Session2.*both train and val"):
+        config.parse(raw_params)
+
+
+def test_bad_on_error_value(raw_params):
+    raw_params = {**raw_params, "validate": {**raw_params["validate"], "on_error": "ignore"}}
+    with pytest.raises(config.ConfigError, match=r"validate\.on_error"):
+        config.parse(raw_params)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(config.ConfigError, match="not found"):
+        config.load(tmp_path / "nope.yaml")
