@@ -75,8 +75,9 @@ def ingest(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     cfg = _load(params).ingest
     try:
         with console.status("reading corpora"):
-            manifests, summary = stage.run(cfg)
+            manifests = stage.run(cfg)
         stage.write(manifests, cfg.out_dir)
+        summary = stage.summarize(manifests)
     except IngestError as err:
         _fail(str(err))
     console.print_json(json.dumps(summary))

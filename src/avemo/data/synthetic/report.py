@@ -81,14 +81,14 @@ def run(cfg: SynthesizeConfig, generation: dict) -> dict:
         "generation_s": generation["generation_s"],
         "counts": {
             "iemocap": {
-                "utterances": int(len(df)),
+                "utterances": len(df),
                 "speakers": int(df["speaker"].nunique()),
                 "dialogs": int(df["clip_id"].str.rsplit("_", n=1).str[0].nunique()),
                 "hours": round(float(df["duration_s"].sum()) / 3600, 3),
                 "categories": {k: int(v) for k, v in df["category"].value_counts().sort_index().items()},
             },
             "tedlium": talks,
-            "facesynthetics": {"images": int(len(ft)), "identities": int(ft["identity"].nunique())},
+            "facesynthetics": {"images": len(ft), "identities": int(ft["identity"].nunique())},
         },
         "labels": {
             d: {

@@ -19,14 +19,7 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_AUTO = 1
 _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
 
-WORDS = (
-    "the a we you they it this that there here now then today tomorrow really maybe "
-    "house road window table paper letter garden river city morning evening water "
-    "coffee train meeting office weekend dinner music story picture answer question "
-    "walk talk see know think bring leave call find tell wait open close start keep "
-    "again never always almost still just only about around before after over under "
-    "blue green small large early late quiet long short simple ready certain other"
-).split()
+WORDS = ["the", "a", "we", "you", "they", "it", "this", "that", "there", "here", "now", "then", "today", "tomorrow", "really", "maybe", "house", "road", "window", "table", "paper", "letter", "garden", "river", "city", "morning", "evening", "water", "coffee", "train", "meeting", "office", "weekend", "dinner", "music", "story", "picture", "answer", "question", "walk", "talk", "see", "know", "think", "bring", "leave", "call", "find", "tell", "wait", "open", "close", "start", "keep", "again", "never", "always", "almost", "still", "just", "only", "about", "around", "before", "after", "over", "under", "blue", "green", "small", "large", "early", "late", "quiet", "long", "short", "simple", "ready", "certain", "other"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ class _Engine:
         self.chunks: list[np.ndarray] = []
         proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
-        def _collect(wav, n, _events):  # noqa: ANN001 - ctypes callback
+        def _collect(wav, n, _events):
             if n > 0 and wav:
                 self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
             return 0
@@ -167,7 +160,7 @@ def add_noise(rng: np.random.Generator, x: np.ndarray, snr_db: float) -> np.ndar
 
 def envelope(x: np.ndarray, sample_rate: int, fps: float) -> np.ndarray:
     """Speech amplitude envelope at video frame rate, in [0, 1] (drives lip sync)."""
-    hop = int(round(sample_rate / fps))
+    hop = round(sample_rate / fps)
     n = max(1, int(np.ceil(x.size / hop)))
     padded = np.zeros(n * hop, dtype=np.float32)
     padded[: x.size] = x

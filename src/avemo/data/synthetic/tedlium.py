@@ -11,8 +11,8 @@ import numpy as np
 from avemo.config import SynthesizeConfig
 from avemo.data.synthetic import labels, media, speech
 
-FIRST = "Ada Ben Cleo Dan Eva Finn Gia Hugo Iris Jon Kai Lea Max Nia Omar Pia Raj Sue Tom Uma".split()
-LAST = "Reyes Okafor Lind Moreau Tanaka Novak Silva Berg Costa Haas Ivanova Kim Walsh Dube".split()
+FIRST = ["Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lea", "Max", "Nia", "Omar", "Pia", "Raj", "Sue", "Tom", "Uma"]
+LAST = ["Reyes", "Okafor", "Lind", "Moreau", "Tanaka", "Novak", "Silva", "Berg", "Costa", "Haas", "Ivanova", "Kim", "Walsh", "Dube"]
 
 
 def talk_names(rng: np.random.Generator, n: int) -> list[str]:
