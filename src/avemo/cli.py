@@ -93,10 +93,11 @@ def validate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     roots = {"iemocap": p.ingest.iemocap, "tedlium": p.ingest.tedlium, "facesynthetics": p.ingest.facesynthetics}
     with _progress("validate: decoding files") as update:
         result = stage.run(p.validate_, roots, progress=update)
-    stage.write(result, p.validate_)
-    console.print(stage.summary(result))
-    if not stage.passed(result, p.validate_):
-        _fail(f"validation failed: see {p.validate_.report_md} (set validate.on_error: quarantine to drop bad rows)")
+    try:
+        stage.write(result, p.validate_)
+    except stage.ValidationFailed as err:
+        _fail(f"{err}\n(fix the items above, or set validate.on_error: quarantine to drop bad rows)")
+    console.print(result.summary())
 
 
 @app.command()

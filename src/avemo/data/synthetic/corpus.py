@@ -1,21 +1,23 @@
 """The ``synthesize`` stage: write the three embedded corpora, deterministically for a seed.
 
 Work is split into independent tasks (one per dialog, talk or block of face images), each
-with its own child seed, so the output does not depend on the number of workers.
+with its own child seed. eSpeak NG keeps state between calls and takes ~2 s to initialise, so
+the parent initialises it once and every task runs in a process freshly forked from that
+pristine state: the output does not depend on the number or order of workers.
 """
 
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
 from avemo.config import SynthesizeConfig
-from avemo.data.synthetic import facesynthetics, iemocap, tedlium
+from avemo.data.synthetic import facesynthetics, iemocap, speech, tedlium
 from avemo.io import atomic_dir
 
 SESSIONS = (1, 2, 3, 4, 5)
@@ -41,6 +43,11 @@ def _tasks(cfg: SynthesizeConfig, root: Path) -> list[tuple[Callable, tuple]]:
     return [(fn, (*args, seed)) for (fn, args), seed in zip(tasks, seeds, strict=True)]
 
 
+def _call(item: tuple[int, tuple[Callable, tuple]]) -> tuple[int, object]:
+    i, (fn, args) = item
+    return i, fn(*args)
+
+
 def _write_truth(path: Path, header: list[str], rows: list[list]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
@@ -56,10 +63,12 @@ def run(cfg: SynthesizeConfig, progress: Callable[[int, int], None] | None = Non
     with atomic_dir(out) as root:
         tasks = _tasks(cfg, root)
         results: list = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-            futures = {pool.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
-            for done, fut in enumerate(as_completed(futures), 1):
-                results[futures[fut]] = fut.result()
+        speech.engine()  # initialised here, inherited by every forked task
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(cfg.workers, maxtasksperchild=1) as pool:
+            jobs = pool.imap_unordered(_call, enumerate(tasks))
+            for done, (i, res) in enumerate(jobs, 1):
+                results[i] = res
                 if progress:
                     progress(done, len(tasks))
         utts, faces_truth = [], []

@@ -26,8 +26,9 @@ def generate_faces(
     for i in ids:
         who = int(rng.integers(len(people)))
         lat = labels.sample_latent(rng, labels.sample_category(rng))
+        v, a = labels.face_expression(rng, lat)
         rgb, ldmks, seg = faces.render_face(
-            people[who], float(lat[0]), float(lat[1]), float(rng.uniform(0, 0.4)),
+            people[who], float(v), float(a), float(rng.uniform(0, 0.4)),
             pose=faces.Pose.sample(rng, 1.0), nuisance=faces.Nuisance.sample(rng, 1.0), size=px, rng=rng,
         )
         cv2.imwrite(str(root / f"{i:06d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

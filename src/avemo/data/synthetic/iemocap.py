@@ -88,7 +88,8 @@ def generate_dialog(
         latent = traj.mean(axis=0)
         rating = labels.rate(rng, latent, cat, cfg.labels.raters, cfg.labels.rater_noise, rater_bias)
         start, end = t, t + x.size / sr
-        turns.append(dict(utt=utt, g=g, start=start, end=end, audio=x, shown=shown, rating=rating, latent=latent))
+        face = labels.face_expression(rng, shown)
+        turns.append(dict(utt=utt, g=g, start=start, end=end, audio=x, face=face, rating=rating, latent=latent))
         t = end + float(rng.uniform(0.2, 0.9))
     total = t + 0.5
 
@@ -126,19 +127,19 @@ def _frames(cfg: SynthesizeConfig, rng, cast: dict[str, Actor], turns: list[dict
     envs = [speech.envelope(tr["audio"], sr, fps) for tr in turns]
     poses = {g: faces.Pose.sample(rng, 0.6) for g in cast}
     light = {g: faces.Nuisance.sample(rng, 0.5) for g in cast}
-    state = {g: np.zeros(3) for g in cast}
+    state = {g: np.zeros(2) for g in cast}
     ti = 0
     for f in range(n):
         time = f / fps
         while ti < len(turns) and turns[ti]["end"] < time:
-            state[turns[ti]["g"]] = turns[ti]["shown"][-1]
+            state[turns[ti]["g"]] = turns[ti]["face"][-1]
             ti += 1
         opens = {g: 0.0 for g in cast}
         expr = dict(state)
         if ti < len(turns) and turns[ti]["start"] <= time:
             tr = turns[ti]
             frac = (time - tr["start"]) / (tr["end"] - tr["start"])
-            expr[tr["g"]] = tr["shown"][min(int(frac * len(tr["shown"])), len(tr["shown"]) - 1)]
+            expr[tr["g"]] = tr["face"][min(int(frac * len(tr["face"])), len(tr["face"]) - 1)]
             k = int((time - tr["start"]) * fps)
             opens[tr["g"]] = float(envs[ti][min(k, len(envs[ti]) - 1)])
         halves = []

@@ -25,6 +25,9 @@ CATEGORY_NAMES = {
     "dis": "Disgust", "oth": "Other",
 }
 SPREAD = 0.22
+# How far a face's displayed expression wanders from the latent, independently of it:
+# mouth curvature follows valence closely; eyes, brows and mouth opening follow arousal loosely.
+FACE_NOISE = (0.10, 0.45)
 
 
 def sample_category(rng: np.random.Generator, bias: str | None = None) -> str:
@@ -76,3 +79,8 @@ def rate(
     value = np.clip(np.round(raters.mean(axis=0) * 2) / 2, 1.0, 5.0)
     agree = rng.random() < 0.8
     return Rating(value=value, raters=raters.astype(int), category=category if agree else "xxx")
+
+
+def face_expression(rng: np.random.Generator, latent: np.ndarray) -> np.ndarray:
+    """(valence, arousal) a face displays for ``latent``: strong for valence, moderate for arousal."""
+    return np.clip(latent[..., :2] + rng.normal(0, FACE_NOISE, size=latent[..., :2].shape), -1, 1)

@@ -1,5 +1,9 @@
 """Synthetic speech from eSpeak NG (through espeakng-loader) whose prosody follows a latent.
 
+eSpeak keeps static state between calls (pitch flutter, filter phases), so its output is
+deterministic only for a fixed sequence of calls from the same starting state: the corpus
+generator forks every task from a freshly initialised engine.
+
 Arousal drives speaking rate, pitch level, pitch range, loudness and spectral brightness
 strongly; valence moves pitch level and brightness only a little. Each speaker is an eSpeak
 voice variant with its own base pitch and rate.
@@ -15,6 +19,10 @@ import numpy as np
 from scipy import signal
 
 ESPEAK_RATE = 22050
+# Variants whose output is a pure function of the call sequence in a fresh process
+# (en+f2, en+f3 and en+f5 add noise that differs from run to run).
+FEMALE = ("f1", "f4", "Annie", "anika")
+MALE = ("m1", "m2", "m3", "m4", "m6", "m7")
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_AUTO = 1
 _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
@@ -32,7 +40,7 @@ class Voice:
 
     @staticmethod
     def sample(rng: np.random.Generator, gender: str) -> Voice:
-        variants = ["f1", "f2", "f3", "f4", "f5"] if gender == "F" else ["m1", "m2", "m3", "m4", "m6", "m7"]
+        variants = FEMALE if gender == "F" else MALE
         base = 58.0 if gender == "F" else 38.0
         return Voice(
             variant=f"en+{rng.choice(variants)}",
@@ -86,7 +94,8 @@ class _Engine:
 
 
 @lru_cache(maxsize=1)
-def _engine() -> _Engine:
+def engine() -> _Engine:
+    """The process's eSpeak NG engine, initialised on first use (~2 s)."""
     return _Engine()
 
 
@@ -108,7 +117,7 @@ def speak(
     sample_rate: int = 16000,
 ) -> np.ndarray:
     """One phrase at a fixed (valence, arousal): float32 mono at ``sample_rate``, unnormalised."""
-    x = _engine().say(
+    x = engine().say(
         text,
         voice.variant,
         rate=voice.base_rate * (1.0 + 0.32 * arousal + 0.03 * valence),

@@ -1,0 +1,1 @@
+"""Data validation: Great Expectations suites over manifests and decode probes over files."""

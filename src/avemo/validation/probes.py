@@ -1,0 +1,341 @@
+"""File probes: decode every audio file, a sample of frames of every video, every image.
+
+Manifest rows point at files; many rows may share one file (IEMOCAP dialog videos, TED-LIUM
+talks), so each distinct existing file is probed once and its problems are charged to every
+row that uses it. Missing files are left to the suites (the ``audio_exists`` /
+``video_exists`` derived columns).
+
+A probe failure is ``{suite: "probe", expectation: "decodes", check, corpus, file, path,
+column, value, message, clip_ids}``: ``file`` is the full path, ``path`` the manifest's
+relative path, ``check`` names the test that failed (readable, not_empty, mono, sample_rate,
+complete, frames, image).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from avemo.config import ValidateConfig
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+BLOCK = 1 << 16
+Problem = tuple[str, Any, str]  # (check, value, reason)
+
+
+@dataclass(frozen=True)
+class FileJob:
+    corpus: str
+    column: str  # audio_path | video_path
+    path: str  # relative to the corpus root, as in the manifest
+    file: Path  # root / path
+    kind: str  # audio | video | image
+    rows: tuple[int, ...]
+    clip_ids: tuple[str, ...]
+
+
+@dataclass
+class ProbeResult:
+    failures: list[dict] = field(default_factory=list)
+    affected: dict[str, list[int]] = field(default_factory=dict)  # corpus -> bad manifest rows
+    clip_ids: dict[str, list[str]] = field(default_factory=dict)  # corpus -> bad clip ids
+    files: int = 0  # distinct files probed
+    files_per_corpus: dict[str, int] = field(default_factory=dict)
+
+
+# --- audio -------------------------------------------------------------------------------
+
+
+def _wav_declared_frames(head: bytes) -> int | None:
+    """Frames the RIFF/WAVE data chunk header declares (None: not a plain WAV or unknown)."""
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None
+    end = "<" if head[:4] == b"RIFF" else ">"
+    pos, block_align = 12, 0
+    while pos + 8 <= len(head):
+        cid = head[pos:pos + 4]
+        (length,) = struct.unpack(end + "I", head[pos + 4:pos + 8])
+        if cid == b"fmt " and pos + 8 + 14 <= len(head):
+            (block_align,) = struct.unpack(end + "H", head[pos + 8 + 12:pos + 8 + 14])
+        elif cid == b"data":
+            if not block_align or length == 0xFFFFFFFF:
+                return None
+            return length // block_align
+        pos += 8 + length + (length & 1)
+    return None
+
+
+def _nist_declared_frames(head: bytes) -> int | None:
+    """``sample_count`` of a NIST SPHERE header (samples per channel)."""
+    if not head.startswith(b"NIST_1A"):
+        return None
+    for line in head[:4096].split(b"\n"):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == b"sample_count":
+            try:
+                return int(parts[2])
+            except ValueError:
+                return None
+        if line.strip() == b"end_head":
+            break
+    return None
+
+
+def declared_frames(path: str | Path) -> int | None:
+    """Frames the file's own header promises (WAV data chunk, SPHERE sample_count), if known."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    frames = _wav_declared_frames(head)
+    return frames if frames is not None else _nist_declared_frames(head)
+
+
+def probe_audio(path: str | Path, sample_rate: int) -> list[Problem]:
+    """Open, check the format, decode to the end; a truncated file or wrong format is a problem."""
+    import soundfile as sf
+
+    path = Path(path)
+    problems: list[Problem] = []
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate, channels, header_frames = f.samplerate, f.channels, f.frames
+            fmt = f"{f.format}/{f.subtype}"
+            read = 0
+            while True:
+                block = f.read(BLOCK, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                read += len(block)
+    except Exception as err:  # libsndfile: not audio, unsupported, I/O error
+        msg = str(err).split("\n")[0] or type(err).__name__
+        if msg.startswith("Error opening") and "': " in msg:  # the path is in the message already
+            msg = msg.split("': ", 1)[1]
+        return [("readable", None, f"cannot be decoded as audio ({msg})")]
+    if header_frames == 0 or read == 0:
+        problems.append(("not_empty", 0, f"is zero-length ({fmt}, 0 frames)"))
+    if channels != 1:
+        problems.append(("mono", channels, f"has {channels} channels, expected mono (1)"))
+    if rate != sample_rate:
+        problems.append(("sample_rate", rate, f"sample rate is {rate} Hz, expected {sample_rate}"))
+    try:
+        promised = declared_frames(path)
+    except OSError:
+        promised = None
+    expected = max(header_frames, promised or 0)
+    if read < expected:
+        pct = 100.0 * read / expected
+        problems.append((
+            "complete", read,
+            f"is truncated: decoded {read} of {expected} frames ({pct:.1f}%) the header declares",
+        ))
+    return problems
+
+
+# --- video and images --------------------------------------------------------------------
+
+
+def _declared_duration(container, stream) -> float | None:
+    """Seconds the headers promise: frame count / rate, else the stream or container duration."""
+    if stream.frames and stream.average_rate:
+        return float(stream.frames / stream.average_rate)
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return None
+
+
+def _frame_at(container, stream, t: float, max_frames: int):
+    """Seek to the keyframe before ``t`` and decode forward to the frame showing ``t``."""
+    container.seek(int(t / stream.time_base), stream=stream, backward=True, any_frame=False)
+    step = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
+    for k, frame in enumerate(container.decode(stream)):
+        _check_frame(frame)
+        if frame.time is None or frame.time >= t - step or k >= max_frames:
+            return frame
+    return None
+
+
+def probe_video(path: str | Path, frames: int) -> list[Problem]:
+    """Open with PyAV and decode ``frames`` frames spread over the declared duration.
+
+    Each sample seeks to its time and decodes up to the frame shown then, so a file cut
+    short (its headers promise more than it holds) fails at the first unreachable sample.
+    """
+    import av
+
+    path = Path(path)
+    try:
+        container = av.open(str(path))
+    except Exception as err:
+        return [("readable", None, f"cannot be opened as video ({_why(err)})")]
+    try:
+        if not container.streams.video:
+            return [("readable", None, "has no video stream")]
+        stream = container.streams.video[0]
+        duration = _declared_duration(container, stream)
+        if not duration or duration <= 0 or not stream.time_base:
+            got = 0
+            for frame in container.decode(stream):
+                _check_frame(frame)
+                got += 1
+                if got >= frames:
+                    return []
+            return [("frames", got, f"decoded {got} of {frames} sampled frames")]
+        rate = float(stream.average_rate or 25)
+        max_frames = int(rate * 20) + 2  # keyframe gaps of real DivX/H.264 files
+        for i in range(frames):
+            t = (i + 0.5) * duration / frames
+            try:
+                frame = _frame_at(container, stream, t, max_frames)
+            except Exception as err:
+                return [("frames", round(t, 3), f"frame at {t:.2f} s does not decode "
+                                                f"({_why(err)})")]
+            if frame is None:
+                return [("frames", round(t, 3), f"has no frame at {t:.2f} s of the "
+                                                f"{duration:.2f} s its header declares "
+                                                f"(truncated?)")]
+        return []
+    except Exception as err:
+        return [("readable", None, f"cannot be decoded ({_why(err)})")]
+    finally:
+        container.close()
+
+
+def _why(err: Exception) -> str:
+    """An exception as text, without the file path FFmpeg appends (the message names it)."""
+    text = getattr(err, "strerror", None) or str(err)
+    return f"{type(err).__name__}: {text}"
+
+
+def _check_frame(frame) -> None:
+    rgb = frame.to_ndarray(format="rgb24")
+    if rgb.ndim != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ValueError(f"empty frame {rgb.shape}")
+
+
+def probe_image(path: str | Path) -> list[Problem]:
+    """Decode with OpenCV; it must give a 3-channel (BGR) image."""
+    import cv2
+
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except Exception as err:
+        return [("readable", None, f"cannot be read ({type(err).__name__}: {err})")]
+    if img is None:
+        return [("image", None, "cannot be decoded as an image")]
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if channels != 3 or img.shape[0] == 0 or img.shape[1] == 0:
+        return [("image", channels, f"has {channels} channel(s) {tuple(img.shape)}, "
+                                    f"expected a 3-channel colour image")]
+    return []
+
+
+# --- running over manifests -------------------------------------------------------------
+
+
+def kind_of(column: str, path: str) -> str:
+    if column == "audio_path":
+        return "audio"
+    return "image" if path.lower().endswith(IMAGE_SUFFIXES) else "video"
+
+
+def jobs(manifests: Mapping[str, pd.DataFrame], roots: Mapping[str, str | Path]) -> list[FileJob]:
+    """One job per distinct existing file referenced by a manifest (missing ones are skipped)."""
+    out: list[FileJob] = []
+    for corpus, df in manifests.items():
+        root = Path(roots[corpus])
+        df = df.reset_index(drop=True)
+        clips = df["clip_id"] if "clip_id" in df else pd.Series([None] * len(df))
+        for column in ("audio_path", "video_path"):
+            if column not in df:
+                continue
+            groups: dict[str, list[int]] = {}
+            for i, p in enumerate(df[column]):
+                if isinstance(p, str) and p:
+                    groups.setdefault(p, []).append(i)
+            for rel, rows in groups.items():
+                file = root / rel
+                if not file.is_file():
+                    continue
+                ids = tuple(str(clips.iat[i]) for i in rows if isinstance(clips.iat[i], str))
+                out.append(FileJob(corpus, column, rel, file, kind_of(column, rel),
+                                   tuple(rows), ids))
+    return out
+
+
+def probe_file(job: FileJob, cfg: ValidateConfig) -> list[Problem]:
+    try:
+        if job.kind == "audio":
+            return probe_audio(job.file, cfg.sample_rate)
+        if job.kind == "image":
+            return probe_image(job.file)
+        return probe_video(job.file, cfg.video_frames)
+    except Exception as err:  # a probe must report, never crash the stage
+        return [("readable", None, f"probe crashed ({type(err).__name__}: {err})")]
+
+
+def _failure(job: FileJob, problem: Problem) -> dict:
+    check, value, reason = problem
+    n = len(job.clip_ids)
+    shown = ", ".join(repr(c) for c in job.clip_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
+    clips = f"; used by {n} clip(s): {shown}" if n else ""
+    return {
+        "suite": "probe",
+        "expectation": "decodes",
+        "check": check,
+        "corpus": job.corpus,
+        "file": str(job.file),
+        "path": job.path,
+        "column": job.column,
+        "value": value,
+        "message": f"{job.corpus} {job.kind} file '{job.path}' {reason}{clips}",
+        "clip_ids": list(job.clip_ids),
+    }
+
+
+def probe(
+    manifests: Mapping[str, pd.DataFrame],
+    roots: Mapping[str, str | Path],
+    cfg: ValidateConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> ProbeResult:
+    """Probe every distinct file with ``cfg.workers`` threads; ``progress(done, total)``."""
+    import cv2
+
+    todo = jobs(manifests, roots)
+    result = ProbeResult(files=len(todo))
+    for job in todo:
+        result.files_per_corpus[job.corpus] = result.files_per_corpus.get(job.corpus, 0) + 1
+    if progress:
+        progress(0, len(todo))
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    found: dict[int, list[Problem]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+            futures = {pool.submit(probe_file, job, cfg): k for k, job in enumerate(todo)}
+            for done, fut in enumerate(as_completed(futures), start=1):
+                found[futures[fut]] = fut.result()
+                if progress:
+                    progress(done, len(todo))
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    bad_rows: dict[str, set[int]] = {}
+    bad_ids: dict[str, set[str]] = {}
+    for k, job in enumerate(todo):  # manifest order: stable reports
+        for problem in found.get(k, []):
+            result.failures.append(_failure(job, problem))
+            bad_rows.setdefault(job.corpus, set()).update(job.rows)
+            bad_ids.setdefault(job.corpus, set()).update(job.clip_ids)
+    result.affected = {c: sorted(r) for c, r in bad_rows.items()}
+    result.clip_ids = {c: sorted(ids) for c, ids in bad_ids.items()}
+    return result
