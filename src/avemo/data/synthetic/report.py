@@ -85,6 +85,7 @@ def run(cfg: SynthesizeConfig, generation: dict) -> dict:
                 "speakers": int(df["speaker"].nunique()),
                 "dialogs": int(df["clip_id"].str.rsplit("_", n=1).str[0].nunique()),
                 "hours": round(float(df["duration_s"].sum()) / 3600, 3),
+                "duration_s": _spread(df["duration_s"]),
                 "categories": {k: int(v) for k, v in df["category"].value_counts().sort_index().items()},
             },
             "tedlium": talks,
@@ -127,7 +128,15 @@ def _talks(root: Path) -> dict:
     """Talks, kept (scored) segments and hours of TED-LIUM-shaped speech."""
     segs = [tedlium_reader.parse_stm(p) for p in sorted(root.glob("data/stm/*.stm"))]
     hours = sum(sf.info(str(p)).duration for p in root.glob("data/sph/*.sph")) / 3600
-    return {"talks": len(segs), "segments": sum(len(s) for s in segs), "hours": round(hours, 3)}
+    lengths = pd.Series([end - start for talk in segs for _, _, start, end in talk], dtype=float)
+    return {
+        "talks": len(segs), "segments": int(lengths.size), "hours": round(hours, 3),
+        "duration_s": _spread(lengths),
+    }
+
+
+def _spread(x: pd.Series) -> dict:
+    return {k: round(float(getattr(x, k)()), 3) for k in ("mean", "min", "max")}
 
 
 def write(rep: dict, path: str) -> None:
