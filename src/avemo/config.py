@@ -114,10 +114,125 @@ class ValidateConfig(Section):
     report_md: str = "reports/validation.md"
 
 
+# --- features ---------------------------------------------------------------------------
+
+
+class AudioFeatures(Section):
+    n_mels: int = Field(default=64, ge=8)
+    win_ms: float = Field(default=25.0, gt=0)
+    hop_ms: float = Field(default=10.0, gt=0)
+    normalise: Literal["global", "utterance"] = "global"
+
+
+class VideoFeatures(Section):
+    crop_px: int = Field(default=48, ge=16)
+    cascade: str = "haarcascade_frontalface_alt2.xml"
+    min_face_frac: float = Field(default=0.3, gt=0, le=1)
+    smooth: float = Field(default=0.6, ge=0, lt=1)
+    margin: float = Field(default=0.15, ge=0)
+    speaker_side: dict[str, Literal["left", "right"]] = {"F": "left", "M": "right"}
+
+
+class FeaturesConfig(Section):
+    out_dir: str = "data/features"
+    report: str = "reports/features.json"
+    workers: int = Field(default=2, ge=1)
+    audio: AudioFeatures = AudioFeatures()
+    video: VideoFeatures = VideoFeatures()
+
+
+# --- augmentation ---------------------------------------------------------------------
+
+
+class AudioAugment(Section):
+    p_noise: float = Field(default=0.5, ge=0, le=1)
+    noise_snr_db: list[float] = Field(default=[10.0, 30.0], min_length=2, max_length=2)
+    gain_db: float = Field(default=6.0, ge=0)
+    shift_frac: float = Field(default=0.1, ge=0, lt=1)
+    freq_masks: int = Field(default=2, ge=0)
+    freq_width: int = Field(default=8, ge=0)
+    time_masks: int = Field(default=2, ge=0)
+    time_width: int = Field(default=20, ge=0)
+
+
+class VideoAugment(Section):
+    brightness: float = Field(default=0.2, ge=0)
+    contrast: float = Field(default=0.2, ge=0)
+    rotate_deg: float = Field(default=10.0, ge=0)
+    p_cutout: float = Field(default=0.3, ge=0, le=1)
+    cutout_frac: float = Field(default=0.3, ge=0, le=1)
+    p_blur: float = Field(default=0.2, ge=0, le=1)
+    blur_sigma: list[float] = Field(default=[0.5, 1.5], min_length=2, max_length=2)
+
+
+class AugmentConfig(Section):
+    enabled: bool = True
+    audio: AudioAugment = AudioAugment()
+    video: VideoAugment = VideoAugment()
+
+
+# --- models and training --------------------------------------------------------------
+
+
+class EncoderConfig(Section):
+    name: str
+    dim: int = Field(default=96, ge=8)
+    dropout: float = Field(default=0.2, ge=0, lt=1)
+    pooling: Literal["mean", "attention"] = "attention"
+
+
+class ModelConfig(Section):
+    audio: EncoderConfig = EncoderConfig(name="audio_cnn")
+    visual: EncoderConfig = EncoderConfig(name="visual_cnn")
+    targets: list[Literal["valence", "arousal", "dominance"]] = ["valence", "arousal"]
+
+
+class TrainConfig(Section):
+    seed: int = 42
+    max_epochs: int = Field(default=40, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=2e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    patience: int = Field(default=8, ge=1)
+    max_audio_frames: int = Field(default=400, ge=8)
+    max_video_frames: int = Field(default=40, ge=2)
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    precision: str = "32-true"
+    strategy: str = "auto"
+    num_workers: int = Field(default=0, ge=0)
+    deterministic: bool = True
+
+
+class TeacherConfig(Section):
+    out_dir: str = "models/teacher"
+    streams: list[Literal["audio", "visual"]] = ["audio", "visual"]
+
+
+class TrackingConfig(Section):
+    mlflow_uri: str = "sqlite:///mlruns.db"
+    experiment: str = "avemo"
+    artifact_dir: str = "mlruns"
+    comet_project: str = "avemo"
+    comet_workspace: str | None = None
+
+
+class EvaluateConfig(Section):
+    report: str = "reports/metrics.json"
+    plots_dir: str = "reports/plots"
+
+
 class Params(Section):
     synthesize: SynthesizeConfig
     ingest: IngestConfig
     validate_: ValidateConfig = Field(alias="validate")
+    features: FeaturesConfig = FeaturesConfig()
+    augment: AugmentConfig = AugmentConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    teacher: TeacherConfig = TeacherConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

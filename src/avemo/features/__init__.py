@@ -1,0 +1,1 @@
+"""Front-ends (audio log-mel, face crops), augmentations and the feature store."""
