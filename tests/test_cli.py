@@ -137,3 +137,59 @@ def test_corrupt_wav_fails_validation_then_quarantine_passes(pipeline, tmp_path)
     quarantine = pd.read_parquet(tmp_path / "validated/quarantine.parquet")
     assert wav.stem not in set(clean["clip_id"]) and wav.stem in set(quarantine["clip_id"])
     assert _digest(raw) == before
+
+
+@pytest.mark.parametrize("cmd", ["features", "teacher", "evaluate"])
+def test_learning_commands_have_help(cmd):
+    res = runner.invoke(app, [cmd, "--help"])
+    assert res.exit_code == 0 and "--params" in res.output
+
+
+def test_features_without_validated_manifests_fails_clearly(pipeline, tmp_path):
+    _, p = pipeline
+    cfg = yaml.safe_load(yaml.safe_dump(p))
+    cfg["validate"]["out_dir"] = str(tmp_path / "nothing-here")
+    cfg["features"] = {"out_dir": str(tmp_path / "features"), "report": str(tmp_path / "features.json")}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = _invoke(path, "features")
+    assert res.exit_code == 1 and "avemo validate" in res.output.replace("\n", " ")
+    assert not (tmp_path / "features").exists()
+
+
+def test_fast_dev_run_features_teacher_evaluate(pipeline, tmp_path):
+    """The learning stages end to end on the tiny corpus: 2 epochs, tracked, scored."""
+    _, p = pipeline
+    cfg = yaml.safe_load(yaml.safe_dump(p))
+    cfg["features"] = {"out_dir": str(tmp_path / "features"), "report": str(tmp_path / "features.json")}
+    cfg["train"] = {"max_epochs": 2, "batch_size": 8}
+    cfg["model"] = {"audio": {"name": "audio_cnn", "dim": 16}, "visual": {"name": "visual_cnn", "dim": 16}}
+    cfg["teacher"] = {"out_dir": str(tmp_path / "teacher")}
+    cfg["tracking"] = {"mlflow_uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_dir": str(tmp_path / "mlruns")}
+    cfg["evaluate"] = {"report": str(tmp_path / "metrics.json"), "plots_dir": str(tmp_path / "plots")}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    for stage in ("features", "teacher", "evaluate"):
+        res = _invoke(path, stage)
+        assert res.exit_code == 0, (stage, res.output)
+
+    feats = json.loads((tmp_path / "features.json").read_text())
+    assert feats["detection_rate"]["iemocap"] > 0.5 and feats["audio_rtf"] > 100
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"audio", "visual"}
+    for m in metrics["models"].values():
+        assert {"ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean"} <= set(m["test"])
+    assert metrics["oracle"]["ccc_valence"] > 0.5
+    for name in ("audio", "visual"):
+        assert (tmp_path / f"plots/{name}_pred_vs_true.png").is_file()
+        assert (tmp_path / f"plots/{name}_va_plane.png").is_file()
+        assert (tmp_path / f"plots/{name}_history.csv").is_file()
+        assert (tmp_path / f"teacher/{name}/model.safetensors").is_file()
+        assert list((tmp_path / f"teacher/{name}/comet").glob("*.zip"))  # Comet offline archive
+
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("avemo").experiment_id])
+    assert {r.info.run_name for r in runs} >= {"teacher_audio", "teacher_visual"}
+    assert all("test/ccc_mean" in r.data.metrics for r in runs)

@@ -101,6 +101,56 @@ def validate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 
 @app.command()
+def features(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Extract log-mel audio features and tracked face crops into the feature store."""
+    from avemo.features import stage
+
+    p = _load(params)
+    roots = {"iemocap": p.ingest.iemocap, "tedlium": p.ingest.tedlium, "facesynthetics": p.ingest.facesynthetics}
+    try:
+        with _progress("features") as update:
+            report = stage.run(p.features, p.validate_.out_dir, roots, progress=update)
+    except (stage.FeaturesError, FileNotFoundError) as err:
+        _fail(str(err))
+    stage.write_report(report, p.features.report)
+    console.print_json(json.dumps(report))
+
+
+@app.command()
+def teacher(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    resume: Annotated[bool, typer.Option(help="continue from each run's last checkpoint")] = False,
+) -> None:
+    """Train the audio and the visual model on the gold train split (tracked in MLflow and Comet)."""
+    from avemo.train import teacher as stage
+
+    p = _load(params)
+    try:
+        scores = stage.run(p, resume=resume)
+    except FileNotFoundError as err:
+        _fail(str(err))
+    for stream, s in scores.items():
+        console.print(f"[bold]{stream}[/bold] test: " + ", ".join(f"{k}={v:.3f}" for k, v in s["test"].items()
+                                                                   if k.startswith("ccc")))
+
+
+@app.command()
+def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Score every trained model on val and test beside the oracle; write metrics and plots."""
+    from avemo.evaluate import stage
+
+    p = _load(params)
+    try:
+        report = stage.run(p)
+    except FileNotFoundError as err:
+        _fail(str(err))
+    stage.write(report, p)
+    from avemo import summary as mod
+
+    Console().print(mod.metrics_table(report))
+
+
+@app.command()
 def summary(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Print the results table from the reports the pipeline left behind."""
     from avemo import summary as mod

@@ -193,9 +193,11 @@ class TrainConfig(Section):
     batch_size: int = Field(default=32, ge=1)
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
+    mse_weight: float = Field(default=0.1, ge=0)
     patience: int = Field(default=8, ge=1)
     max_audio_frames: int = Field(default=400, ge=8)
     max_video_frames: int = Field(default=40, ge=2)
+    video_frame_step: int = Field(default=2, ge=1)
     accelerator: str = "cpu"
     devices: int | str = 1
     precision: str = "32-true"

@@ -46,6 +46,22 @@ def table(params: Params) -> Group:
         t.add_row("files decoded", str(val["checked"]["files"]))
         t.add_row("failures", str(len(val["failures"])))
         parts.append(t)
+    metrics = _load(params.evaluate.report)
+    if metrics:
+        parts.append(metrics_table(metrics, params.evaluate.report))
     if not parts:
         parts.append(Table(title="no reports yet: run `dvc repro`"))
     return Group(*parts)
+
+
+def metrics_table(report: dict, source: str = "") -> Table:
+    """Test-split CCC/PCC/RMSE per model, with the oracle (the ceiling) on the first row."""
+    t = Table(title=f"Models on the test split (CCC / PCC / RMSE) {('— ' + source) if source else ''}")
+    t.add_column("model")
+    for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean"):
+        t.add_column(k, justify="right")
+    rows = [("oracle (latent vs gold)", report["oracle"])]
+    rows += [(name, m["test"]) for name, m in report["models"].items()]
+    for name, s in rows:
+        t.add_row(name, *(f"{s[k]:.3f}" for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean")))
+    return t

@@ -1,0 +1,68 @@
+"""The ``evaluate`` stage: ``reports/metrics.json`` (CCC, PCC, RMSE per dimension for each
+model on val and test, beside the oracle), training-curve data for DVC plots, PNG plots."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from avemo.config import Params
+from avemo.evaluate import metrics, plots
+from avemo.io import write_json
+
+DIMS = ("valence", "arousal")
+
+
+def model_dirs(p: Params) -> dict[str, Path]:
+    """Report name -> run folder, for every model the pipeline trains (DESIGN.md section 9)."""
+    teacher = Path(p.teacher.out_dir)
+    return {"audio": teacher / "audio", "visual": teacher / "visual"}
+
+
+def _scores(df: pd.DataFrame, dims: list[str]) -> dict:
+    return metrics.scores(df[[f"pred_{d}" for d in dims]].to_numpy(), df[[f"true_{d}" for d in dims]].to_numpy(),
+                          dims=tuple(dims))
+
+
+def oracle(p: Params, test_ids: pd.Series) -> dict:
+    """The ceiling: the hidden latent scored against the gold labels on the test clips.
+    (A quality report: the only place besides corpus reports that reads ``_truth``.)"""
+    truth = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
+    gold = pd.read_parquet(Path(p.validate_.out_dir) / "iemocap.parquet")
+    df = gold[gold["clip_id"].isin(set(test_ids))].merge(truth, on="clip_id", suffixes=("_gold", "_true"))
+    dims = [d for d in p.model.targets]
+    return metrics.scores(df[[f"{d}_true" for d in dims]].to_numpy(), df[[f"{d}_gold" for d in dims]].to_numpy(),
+                          dims=tuple(dims))
+
+
+def run(p: Params) -> dict:
+    out_plots = Path(p.evaluate.plots_dir)
+    if out_plots.exists():
+        shutil.rmtree(out_plots)
+    out_plots.mkdir(parents=True)
+    models: dict[str, dict] = {}
+    test_ids = None
+    for name, run_dir in model_dirs(p).items():
+        pred_path = run_dir / "predictions.parquet"
+        if not pred_path.is_file():
+            continue
+        preds = pd.read_parquet(pred_path)
+        dims = [c.removeprefix("pred_") for c in preds.columns if c.startswith("pred_")]
+        models[name] = {s: _scores(preds[preds["split"] == s], dims) for s in ("val", "test")}
+        test = preds[preds["split"] == "test"]
+        test_ids = test["clip_id"]
+        pred, true = test[[f"pred_{d}" for d in dims]].to_numpy(), test[[f"true_{d}" for d in dims]].to_numpy()
+        plots.pred_vs_true(pred, true, dims, out_plots / f"{name}_pred_vs_true.png", f"{name} (test)")
+        plots.va_plane(pred[:, :2], true[:, :2], out_plots / f"{name}_va_plane.png", f"{name} (test)")
+        hist = pd.read_csv(run_dir / "history.csv")
+        hist.to_csv(out_plots / f"{name}_history.csv", index=False)
+        plots.training_curves(hist, out_plots / f"{name}_curves.png")
+    if not models:
+        raise FileNotFoundError("no model predictions found: run `avemo teacher` first")
+    return {"oracle": oracle(p, test_ids), "models": models}
+
+
+def write(report: dict, p: Params) -> None:
+    write_json(p.evaluate.report, report)

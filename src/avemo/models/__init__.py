@@ -1,0 +1,1 @@
+"""Encoders (audio, visual), pooling, heads and the name -> class registry."""

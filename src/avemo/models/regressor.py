@@ -1,0 +1,38 @@
+"""Encoder + pooling + a linear valence/arousal(/dominance) head, for clips and frames."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from avemo.models.encoders import build
+from avemo.models.pooling import POOLING
+
+
+class Regressor(nn.Module):
+    """``forward(x, mask)`` -> ``{"clip": (B, K), "frames": (B, T', K), "frame_mask": (B, T'),
+    "embedding": (B, D)}``. The head is linear: a tanh saturates when the CCC loss pushes the
+    prediction mean away early in training and its gradient dies; callers clamp predictions
+    to the labels' [-1, 1] (see :func:`bounded`)."""
+
+    def __init__(self, encoder: str, n_inputs: int, n_targets: int, dim: int = 96,
+                 dropout: float = 0.2, pooling: str = "attention"):
+        super().__init__()
+        self.encoder = build(encoder, n_inputs, dim, dropout)
+        self.pool = POOLING[pooling](dim)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, n_targets))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, m = self.encoder(x, mask)
+        emb = self.pool(h, m)
+        return {
+            "clip": self.head(emb),
+            "frames": self.head(h),
+            "frame_mask": m,
+            "embedding": emb,
+        }
+
+
+def bounded(pred: torch.Tensor) -> torch.Tensor:
+    """Predictions clamped to the label range [-1, 1]."""
+    return pred.clamp(-1.0, 1.0)

@@ -1,0 +1,1 @@
+"""Lightning modules and data modules, the CCC loss, and the training stages."""

@@ -1,0 +1,150 @@
+"""Datasets and the Lightning data module over the feature store.
+
+Randomness (crops, augmentation, shuffling) is a pure function of (seed, epoch, index), so a
+run resumed from a checkpoint sees exactly the batches an uninterrupted run would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from avemo.config import AugmentConfig, TrainConfig
+from avemo.features import store
+
+Item = tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]
+
+
+class ClipDataset(Dataset):
+    """One stream of one split: ``(x (T, ...), target (K,), weight (), index)`` per clip.
+    Training crops a random window of ``max_frames`` and applies ``augment``."""
+
+    def __init__(self, split: store.Split, stream: str, targets: list[str], *, train: bool,
+                 max_frames: int, seed: int, transform: tuple[Callable, Callable],
+                 augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None):
+        self.split, self.stream, self.train = split, stream, train
+        self.max_frames, self.seed = max_frames, seed
+        self.transform, self.augment = transform, augment
+        idx = split.index
+        self.targets = torch.tensor(idx[targets].to_numpy(dtype="float32"))
+        w = idx.get("label_weight")
+        self.weights = torch.ones(len(idx)) if w is None else torch.tensor(w.to_numpy(dtype="float32"))
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int) -> Item:
+        pre, post = self.transform
+        x = pre(self.split.get(self.stream, i))
+        if self.train:
+            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+            if len(x) > self.max_frames:
+                start = int(torch.randint(0, len(x) - self.max_frames + 1, (1,), generator=g))
+                x = x[start : start + self.max_frames]
+            if self.augment is not None:  # on the stored scale (e.g. raw log-mel: SNRs hold)
+                x = self.augment(x, g)
+        return post(x), self.targets[i], self.weights[i], i
+
+
+def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
+    """Pad to the longest clip; ``mask`` marks real frames."""
+    xs, ys, ws, ids = zip(*batch, strict=True)
+    n = max(len(x) for x in xs)
+    x = torch.zeros((len(xs), n, *xs[0].shape[1:]), dtype=torch.float32)
+    mask = torch.zeros((len(xs), n), dtype=torch.bool)
+    for k, v in enumerate(xs):
+        x[k, : len(v)] = v
+        mask[k, : len(v)] = True
+    return {"x": x, "mask": mask, "y": torch.stack(ys), "w": torch.stack(ws), "index": torch.tensor(ids)}
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffles with a permutation seeded by (seed, epoch); tells the dataset the epoch."""
+
+    def __init__(self, dataset: ClipDataset, seed: int):
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.dataset.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        return iter(torch.randperm(len(self.dataset), generator=g).tolist())
+
+
+def transform_for(stream: str, features_dir: str, normalise: str,
+                  frame_step: int = 1) -> tuple[Callable, Callable]:
+    """(pre, post): stored features -> the augmentable scale -> model input. Audio: float
+    log-mel, then normalised; video: every ``frame_step``-th crop scaled to [0, 1]."""
+    if stream == "visual":
+        return (lambda v: v[::frame_step].float() / 255.0), (lambda v: v)
+    if normalise == "utterance":
+        return (lambda a: a.float()), (lambda a: (a - a.mean(0)) / (a.std(0) + 1e-5))
+    mean, std = store.read_stats(features_dir)
+    return (lambda a: a.float()), (lambda a: (a - mean) / (std + 1e-5))
+
+
+STORE_STREAM = {"audio": "audio", "visual": "video"}
+
+
+class EmotionDataModule(pl.LightningDataModule):
+    """Gold-labelled IEMOCAP-shaped train/val/test splits of one stream."""
+
+    def __init__(self, features_dir: str, stream: str, targets: list[str], train: TrainConfig,
+                 augment: AugmentConfig, normalise: str = "global", corpus: str = "iemocap"):
+        super().__init__()
+        self.features_dir, self.stream, self.targets = features_dir, stream, targets
+        self.cfg, self.aug_cfg, self.normalise, self.corpus = train, augment, normalise, corpus
+        self.sets: dict[str, ClipDataset] = {}
+
+    def _augment(self):
+        if not self.aug_cfg.enabled:
+            return None
+        from avemo.features.augment import AudioAugment, FaceAugment
+
+        return AudioAugment(self.aug_cfg.audio) if self.stream == "audio" else FaceAugment(self.aug_cfg.video)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.sets:
+            return
+        transform = transform_for(self.stream, self.features_dir, self.normalise, self.cfg.video_frame_step)
+        max_frames = self.cfg.max_audio_frames if self.stream == "audio" else self.cfg.max_video_frames
+        for split in ("train", "val", "test"):
+            data = store.read(self.features_dir, self.corpus, split)
+            self.sets[split] = ClipDataset(
+                data, STORE_STREAM[self.stream], self.targets, train=split == "train",
+                max_frames=max_frames, seed=self.cfg.seed, transform=transform,
+                augment=self._augment() if split == "train" else None,
+            )
+
+    @property
+    def n_inputs(self) -> int:
+        self.setup()
+        x = self.sets["train"][0][0]
+        return int(x.shape[-1])
+
+    def _loader(self, split: str) -> DataLoader:
+        ds = self.sets[split]
+        sampler = EpochSampler(ds, self.cfg.seed) if split == "train" else None
+        return DataLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler, collate_fn=collate,
+                          num_workers=self.cfg.num_workers, persistent_workers=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def loader(self, split: str) -> DataLoader:
+        self.setup()
+        return self._loader(split)

@@ -1,0 +1,156 @@
+"""Train one stream end to end: seed, data, model, Lightning trainer (early stopping on
+validation CCC, checkpoints that resume), tracking, then weights, predictions and history."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from safetensors.torch import save_file
+
+from avemo import tracking
+from avemo.config import Params
+from avemo.evaluate import metrics, plots
+from avemo.io import atomic_path, write_json
+from avemo.train.data import EmotionDataModule
+from avemo.train.module import EmotionModule
+
+MONITOR = "val/ccc_mean"
+
+
+def quiet() -> None:
+    """Keep the console for progress and results: no library banners, tips or DB chatter."""
+    import logging
+    import warnings
+
+    for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda",
+                 "mlflow.store.db.utils", "alembic.runtime.migration", "mlflow.tracking.fluent"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
+class History(Callback):
+    """Per-epoch train/val losses and validation scores, for curves and DVC plots."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("train/", "val/"))}
+        self.rows.append({"epoch": trainer.current_epoch, **{k.replace("/", "_"): v for k, v in m.items()}})
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows = list(state["rows"])
+
+
+def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback] | None = None,
+                  progress: bool = True) -> tuple[pl.Trainer, ModelCheckpoint, History]:
+    t = p.train
+    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=MONITOR, mode="max",
+                           save_last=True, save_top_k=1)
+    history = History()
+    callbacks: list[Callback] = [EarlyStopping(MONITOR, mode="max", patience=t.patience), ckpt, history]
+    if progress:
+        callbacks.append(RichProgressBar(leave=False))
+    trainer = pl.Trainer(
+        max_epochs=t.max_epochs, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
+        strategy=t.strategy, deterministic=t.deterministic, callbacks=callbacks + (extra or []),
+        logger=loggers or False, log_every_n_steps=1, default_root_dir=run_dir,
+        num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=progress,
+    )
+    return trainer, ckpt, history
+
+
+def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, split: str) -> pd.DataFrame:
+    """Clip predictions beside the truth for one split."""
+    batches = trainer.predict(module, dataloaders=dm.loader(split))
+    pred = torch.cat([b["clip"] for b in batches]).float().numpy()
+    order = torch.cat([b["index"] for b in batches]).numpy()
+    idx = dm.sets[split].split.index.iloc[order].reset_index(drop=True)
+    out = idx[["clip_id", "speaker", "split"]].copy()
+    for k, name in enumerate(module.targets):
+        out[f"true_{name}"] = idx[name].to_numpy()
+        out[f"pred_{name}"] = pred[:, k]
+    return out
+
+
+def score_frame(df: pd.DataFrame, dims: list[str]) -> dict:
+    """CCC/PCC/RMSE of a predictions frame (``pred_<dim>`` vs ``true_<dim>`` columns)."""
+    return metrics.scores(df[[f"pred_{d}" for d in dims]].to_numpy(), df[[f"true_{d}" for d in dims]].to_numpy(),
+                          dims=tuple(dims))
+
+
+def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: bool = False,
+               extra_callbacks: list[Callback] | None = None, progress: bool = True) -> dict:
+    """Train ``stream`` ('audio' | 'visual') on the gold splits; write into ``run_dir``:
+    model.safetensors, config.json, predictions.parquet, history.csv, plots; return scores."""
+    quiet()
+    run_dir = Path(run_dir)
+    if not resume:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(p.train.seed, workers=True, verbose=False)
+    enc = getattr(p.model, stream)
+    dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
+                           normalise=p.features.audio.normalise)
+    module = EmotionModule(enc.name, dm.n_inputs, p.model.targets, enc.dim, enc.dropout, enc.pooling,
+                           p.train.lr, p.train.weight_decay, p.train.max_epochs, p.train.seed,
+                           p.train.mse_weight)
+    flat = {"stream": stream, **{f"model.{k}": v for k, v in enc.model_dump().items()},
+            **{f"train.{k}": v for k, v in p.train.model_dump().items()},
+            "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise}
+    loggers = tracking.loggers(p.tracking, run_name, run_dir, flat)
+    trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra_callbacks, progress)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    trainer.fit(module, dm, ckpt_path=str(last) if resume and last.is_file() else None)
+
+    best = EmotionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
+    preds = pd.concat([predict(trainer, best, dm, s) for s in ("val", "test")], ignore_index=True)
+    scores = {s: score_frame(preds[preds["split"] == s], p.model.targets) for s in ("val", "test")}
+
+    files = _write_outputs(run_dir, best, stream, dm.n_inputs, p, preds, history.rows, scores)
+    tracking.log_metrics(loggers, {f"{s}/{k}": v for s, d in scores.items() for k, v in d.items()})
+    tracking.log_files(loggers, files)
+    tracking.finalize(loggers)
+    return scores
+
+
+def _write_outputs(run_dir: Path, best: EmotionModule, stream: str, n_inputs: int, p: Params,
+                   preds: pd.DataFrame, history: list[dict], scores: dict) -> dict[str, Path]:
+    enc = getattr(p.model, stream)
+    files = {
+        "weights": run_dir / "model.safetensors", "config": run_dir / "config.json",
+        "predictions": run_dir / "predictions.parquet", "history": run_dir / "history.csv",
+        "pred_vs_true": run_dir / "pred_vs_true.png", "curves": run_dir / "curves.png",
+    }
+    with atomic_path(files["weights"]) as tmp:
+        save_file({k: v.contiguous() for k, v in best.model.state_dict().items()}, str(tmp))
+    write_json(files["config"], {
+        "stream": stream, "encoder": enc.name, "n_inputs": n_inputs, "dim": enc.dim,
+        "dropout": enc.dropout, "pooling": enc.pooling, "targets": p.model.targets,
+        "features": p.features.model_dump(), "scores": scores,
+    })
+    with atomic_path(files["predictions"]) as tmp:
+        preds.to_parquet(tmp, index=False)
+    hist = pd.DataFrame(history)
+    with atomic_path(files["history"]) as tmp:
+        hist.to_csv(tmp, index=False)
+    test = preds[preds["split"] == "test"]
+    plots.pred_vs_true(test[[f"pred_{d}" for d in p.model.targets]].to_numpy(),
+                       test[[f"true_{d}" for d in p.model.targets]].to_numpy(),
+                       p.model.targets, files["pred_vs_true"], f"{run_dir.name}: test")
+    plots.training_curves(hist, files["curves"])
+    return files
+
+
+def load_config(run_dir: str | Path) -> dict:
+    return json.loads((Path(run_dir) / "config.json").read_text())

@@ -1,0 +1,64 @@
+"""The Lightning module: a Regressor trained with the CCC loss, scored with torchmetrics."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torchmetrics import ConcordanceCorrCoef, MeanSquaredError, PearsonCorrCoef
+
+from avemo.models.regressor import Regressor, bounded
+from avemo.train.losses import ccc_loss
+
+
+class EmotionModule(pl.LightningModule):
+    def __init__(self, encoder: str, n_inputs: int, targets: list[str], dim: int = 96,
+                 dropout: float = 0.2, pooling: str = "attention", lr: float = 2e-3,
+                 weight_decay: float = 1e-4, max_epochs: int = 40, seed: int = 0, mse_weight: float = 0.1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.targets = list(targets)
+        self.model = Regressor(encoder, n_inputs, len(targets), dim, dropout, pooling)
+        k = len(targets)
+        self.val_ccc = ConcordanceCorrCoef(num_outputs=k)
+        self.val_pcc = PearsonCorrCoef(num_outputs=k)
+        self.val_mse = MeanSquaredError(num_outputs=k)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.model(x, mask)
+
+    def on_train_epoch_start(self) -> None:
+        # dropout draws from the global RNG: tie it to the epoch so a resumed run matches
+        torch.manual_seed(self.hparams.seed * 1000 + self.current_epoch)
+
+    def training_step(self, batch: dict, _: int) -> torch.Tensor:
+        pred = self(batch["x"], batch["mask"])["clip"]
+        loss = ccc_loss(pred, batch["y"], batch["w"], self.hparams.mse_weight)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(pred))
+        return loss
+
+    def validation_step(self, batch: dict, _: int) -> None:
+        pred = bounded(self(batch["x"], batch["mask"])["clip"])
+        self.log("val/loss", ccc_loss(pred, batch["y"]), on_step=False, on_epoch=True, batch_size=len(pred))
+        self.val_ccc.update(pred, batch["y"])
+        self.val_pcc.update(pred, batch["y"])
+        self.val_mse.update(pred, batch["y"])
+
+    def on_validation_epoch_end(self) -> None:
+        ccc, pcc, rmse = self.val_ccc.compute(), self.val_pcc.compute(), self.val_mse.compute().sqrt()
+        for k, name in enumerate(self.targets):
+            self.log(f"val/ccc_{name}", ccc[k])
+            self.log(f"val/pcc_{name}", pcc[k])
+            self.log(f"val/rmse_{name}", rmse[k])
+        main = [self.targets.index(d) for d in ("valence", "arousal") if d in self.targets]
+        self.log("val/ccc_mean", ccc[main].mean(), prog_bar=True)
+        for m in (self.val_ccc, self.val_pcc, self.val_mse):
+            m.reset()
+
+    def predict_step(self, batch: dict, _: int) -> dict[str, torch.Tensor]:
+        out = self(batch["x"], batch["mask"])
+        return {"clip": bounded(out["clip"]), "index": batch["index"]}
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.hparams.max_epochs)
+        return {"optimizer": opt, "lr_scheduler": sched}

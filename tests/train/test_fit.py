@@ -1,0 +1,59 @@
+"""Training end to end on a synthetic store: a fast run, identical reruns, exact resume."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import pytorch_lightning as pl
+from safetensors.torch import load_file
+
+from avemo.train.fit import fit_stream
+
+
+class Interrupt(pl.Callback):
+    """Simulates a crash at the start of epoch ``at`` (after the last checkpoint was saved)."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_train_epoch_start(self, trainer, module):
+        if trainer.current_epoch == self.at:
+            raise RuntimeError("simulated crash")
+
+
+@pytest.mark.parametrize("stream", ["audio", "visual"])
+def test_fast_run_learns_and_writes_outputs(train_params, tmp_path, stream):
+    run = tmp_path / stream
+    scores = fit_stream(train_params, stream, run, f"test_{stream}", progress=False)
+    for f in ("model.safetensors", "config.json", "predictions.parquet", "history.csv", "pred_vs_true.png"):
+        assert (run / f).is_file(), f
+    strong = "arousal" if stream == "audio" else "valence"
+    assert scores["val"][f"ccc_{strong}"] > 0.3  # the planted cue is learnt in 4 epochs
+    preds = pd.read_parquet(run / "predictions.parquet")
+    assert set(preds["split"]) == {"val", "test"} and len(preds) == 48
+    assert len(pd.read_csv(run / "history.csv")) == 4
+
+
+def test_rerun_gives_identical_metrics(train_params, tmp_path):
+    a = fit_stream(train_params, "audio", tmp_path / "a", "rerun_a", progress=False)
+    b = fit_stream(train_params, "audio", tmp_path / "b", "rerun_b", progress=False)
+    assert a == b
+
+
+def test_resume_after_crash_matches_uninterrupted(train_params, tmp_path):
+    full = fit_stream(train_params, "audio", tmp_path / "full", "full", progress=False)
+    run = tmp_path / "crashed"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit_stream(train_params, "audio", run, "crashed", extra_callbacks=[Interrupt(2)], progress=False)
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    resumed = fit_stream(train_params, "audio", run, "crashed", resume=True, progress=False)
+    assert resumed == full
+    wa, wb = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(run / "model.safetensors"))
+    assert all((wa[k] == wb[k]).all() for k in wa)
+    assert len(pd.read_csv(run / "history.csv")) == len(pd.read_csv(tmp_path / "full" / "history.csv"))
+
+
+def test_weights_are_safetensors_only(train_params, tmp_path):
+    fit_stream(train_params, "visual", tmp_path / "v", "v", progress=False)
+    exported = [p.name for p in Path(tmp_path / "v").iterdir() if p.is_file()]
+    assert "model.safetensors" in exported and not any(n.endswith((".pt", ".pth", ".pkl")) for n in exported)

@@ -1,0 +1,47 @@
+import numpy as np
+import torch
+
+from avemo.train.losses import ccc, ccc_loss
+
+
+def _textbook(x: np.ndarray, y: np.ndarray) -> float:
+    """Lin (1989): 2 s_xy / (s_x^2 + s_y^2 + (mean_x - mean_y)^2), population moments."""
+    sxy = np.mean((x - x.mean()) * (y - y.mean()))
+    return 2 * sxy / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+
+def test_perfect_prediction_has_zero_loss():
+    y = torch.rand(50, 2) * 2 - 1
+    assert ccc_loss(y.clone(), y).item() < 1e-6
+
+
+def test_agrees_with_textbook_formula():
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-1, 1, (200, 3))
+    p = 0.6 * y + rng.normal(0, 0.3, y.shape) + 0.1
+    got = ccc(torch.tensor(p), torch.tensor(y)).numpy()
+    want = [_textbook(p[:, k], y[:, k]) for k in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_ccc_penalises_bias_and_scale_unlike_pearson():
+    y = torch.linspace(-1, 1, 100)[:, None]
+    assert ccc(y * 0.5, y).item() < 0.9  # perfectly correlated, wrong scale
+    assert ccc(y + 0.5, y).item() < 0.9  # perfectly correlated, shifted
+    assert ccc(-y, y).item() < -0.99
+
+
+def test_weights_ignore_zero_weight_rows():
+    y = torch.rand(40, 2)
+    p = y.clone()
+    p[:10] = torch.rand(10, 2)  # garbage on the first rows ...
+    w = torch.ones(40)
+    w[:10] = 0  # ... which carry no weight
+    assert ccc_loss(p, y, w).item() < 1e-5
+    assert ccc_loss(p, y).item() > 1e-3
+
+
+def test_loss_has_gradients():
+    p = torch.zeros(8, 2, requires_grad=True)
+    ccc_loss(p + torch.randn(8, 2) * 0.1, torch.randn(8, 2)).backward()
+    assert p.grad is not None and torch.isfinite(p.grad).all()
