@@ -233,7 +233,11 @@ def _run_tasks(all_tasks: list[Task], cfg: FeaturesConfig, progress: Callable[[i
                     progress(done, total)
                 yield t, outs
         return
-    with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("fork"), initializer=_init_worker) as pool:
+    # forkserver, not fork: the caller may already run torch/OpenCV thread pools, and a forked
+    # copy of those deadlocks; the server is a fresh interpreter with this module preloaded.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker) as pool:
         futures = {pool.submit(extract, t, cfg): t for t in all_tasks}
         for fut in as_completed(futures):
             t = futures[fut]

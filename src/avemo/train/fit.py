@@ -119,7 +119,7 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
 
     files = _write_outputs(run_dir, best, stream, dm.n_inputs, p, preds, history.rows, scores)
     tracking.log_metrics(loggers, {f"{s}/{k}": v for s, d in scores.items() for k, v in d.items()})
-    tracking.log_files(loggers, files)
+    tracking.log_files(loggers, {path.name: path for path in files.values()})
     tracking.finalize(loggers)
     return scores
 

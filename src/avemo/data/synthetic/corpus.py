@@ -2,8 +2,10 @@
 
 Work is split into independent tasks (one per dialog, talk or block of face images), each
 with its own child seed. eSpeak NG keeps state between calls and takes ~2 s to initialise, so
-the parent initialises it once and every task runs in a process freshly forked from that
-pristine state: the output does not depend on the number or order of workers.
+a generator process initialises it once and every task runs in a process freshly forked from
+that pristine state: the output does not depend on the number or order of workers. The
+generator itself is *spawned* (a new interpreter), so the fork never copies thread pools that
+the caller may have started (torch, OpenCV): forking those deadlocks the children.
 """
 
 from __future__ import annotations
@@ -56,21 +58,16 @@ def _write_truth(path: Path, header: list[str], rows: list[list]) -> None:
         w.writerows(rows)
 
 
-def run(cfg: SynthesizeConfig, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Generate all corpora under ``cfg.out_dir`` (swapped in whole); return timing and counts."""
-    t0 = time.perf_counter()
-    out = Path(cfg.out_dir)
-    with atomic_dir(out) as root:
+def _generate(cfg: SynthesizeConfig, root: Path, queue) -> None:
+    """In the spawned generator: fork one process per task, collect results, write truth."""
+    try:
         tasks = _tasks(cfg, root)
         results: list = [None] * len(tasks)
         speech.engine()  # initialised here, inherited by every forked task
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(cfg.workers, maxtasksperchild=1) as pool:
-            jobs = pool.imap_unordered(_call, enumerate(tasks))
-            for done, (i, res) in enumerate(jobs, 1):
+        with multiprocessing.get_context("fork").Pool(cfg.workers, maxtasksperchild=1) as pool:
+            for done, (i, res) in enumerate(pool.imap_unordered(_call, enumerate(tasks)), 1):
                 results[i] = res
-                if progress:
-                    progress(done, len(tasks))
+                queue.put(("progress", done, len(tasks)))
         utts, faces_truth = [], []
         for (fn, _), res in zip(tasks, results, strict=True):
             if fn is iemocap.generate_dialog:
@@ -83,4 +80,37 @@ def run(cfg: SynthesizeConfig, progress: Callable[[int, int], None] | None = Non
             root / "facesynthetics/_truth/faces.csv",
             ["id", "identity", "valence", "arousal", "dominance"], faces_truth,
         )
-    return {"generation_s": round(time.perf_counter() - t0, 2), "tasks": len(tasks)}
+        queue.put(("done", len(tasks), None))
+    except BaseException as err:  # report any failure to the caller, then exit non-zero
+        queue.put(("error", f"{type(err).__name__}: {err}", None))
+        raise
+
+
+def run(cfg: SynthesizeConfig, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Generate all corpora under ``cfg.out_dir`` (swapped in whole); return timing and counts."""
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with atomic_dir(Path(cfg.out_dir)) as root:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_generate, args=(cfg, root, queue), daemon=False)
+        proc.start()
+        n_tasks = 0
+        while True:
+            try:
+                kind, a, b = queue.get(timeout=5)
+            except Exception:  # queue.Empty: check the generator is still alive
+                if not proc.is_alive():
+                    raise RuntimeError(f"corpus generator died (exit code {proc.exitcode})") from None
+                continue
+            if kind == "progress" and progress:
+                progress(a, b)
+            elif kind == "error":
+                proc.join()
+                raise RuntimeError(f"corpus generation failed: {a}")
+            elif kind == "done":
+                n_tasks = a
+                break
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"corpus generator exited with code {proc.exitcode}")
+    return {"generation_s": round(time.perf_counter() - t0, 2), "tasks": n_tasks}
