@@ -15,19 +15,24 @@ def raw_params() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
-@pytest.fixture
-def tiny_params(raw_params: dict, tmp_path: Path) -> dict:
-    """params.yaml with every path moved under tmp_path and the tiny corpus size."""
-    p = yaml.safe_load(yaml.safe_dump(raw_params))
-    raw = tmp_path / "raw"
-    p["synthesize"].update(size="tiny", out_dir=str(raw), report=str(tmp_path / "reports/corpus.json"))
-    p["ingest"].update(
-        iemocap=str(raw / "iemocap"), tedlium=str(raw / "tedlium"),
-        facesynthetics=str(raw / "facesynthetics"), out_dir=str(tmp_path / "interim"),
-    )
-    p["validate"].update(
-        manifests_dir=str(tmp_path / "interim"), out_dir=str(tmp_path / "validated"),
-        expectations_dir=str(ROOT / "expectations"),
-        report=str(tmp_path / "reports/validation.json"), report_md=str(tmp_path / "reports/validation.md"),
-    )
-    return p
+@pytest.fixture(scope="session")
+def tiny_params(raw_params: dict):
+    """Factory: params.yaml as a dict with the tiny corpus size and every path under ``base``."""
+
+    def make(base: Path) -> dict:
+        p = yaml.safe_load(yaml.safe_dump(raw_params))
+        raw = base / "raw"
+        p["synthesize"].update(size="tiny", out_dir=str(raw), report=str(base / "reports/corpus.json"))
+        p["ingest"].update(
+            iemocap=str(raw / "iemocap"), tedlium=str(raw / "tedlium"),
+            facesynthetics=str(raw / "facesynthetics"), out_dir=str(base / "interim"),
+        )
+        p["validate"].update(
+            manifests_dir=str(base / "interim"), out_dir=str(base / "validated"),
+            expectations_dir=str(ROOT / "expectations"),
+            report=str(base / "reports/validation.json"), report_md=str(base / "reports/validation.md"),
+        )
+        p["features"].update(out_dir=str(base / "features"), report=str(base / "reports/features.json"))
+        return p
+
+    return make

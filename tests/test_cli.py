@@ -27,17 +27,10 @@ def _digest(root: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, raw_params):
+def pipeline(tmp_path_factory, tiny_params):
     """synthesize + ingest + validate once on the tiny corpus; return (params file, dict)."""
     base = tmp_path_factory.mktemp("cli")
-    p = yaml.safe_load(yaml.safe_dump(raw_params))
-    raw = base / "raw"
-    p["synthesize"].update(size="tiny", out_dir=str(raw), report=str(base / "reports/corpus.json"))
-    p["ingest"].update(iemocap=str(raw / "iemocap"), tedlium=str(raw / "tedlium"),
-                       facesynthetics=str(raw / "facesynthetics"), out_dir=str(base / "interim"))
-    p["validate"].update(manifests_dir=str(base / "interim"), out_dir=str(base / "validated"),
-                         report=str(base / "reports/validation.json"),
-                         report_md=str(base / "reports/validation.md"))
+    p = tiny_params(base)
     path = base / "params.yaml"
     path.write_text(yaml.safe_dump(p))
     for stage in ("synthesize", "ingest", "validate"):

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
 
 from avemo import config
 from avemo.data import ingest
@@ -77,16 +76,10 @@ class TinyCorpus:
 
 
 @pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory, raw_params: dict) -> TinyCorpus:
+def tiny_corpus(tmp_path_factory, tiny_params) -> TinyCorpus:
     """The tiny embedded corpus, generated and ingested once (manifests not validated)."""
     base = tmp_path_factory.mktemp("features")
-    p = yaml.safe_load(yaml.safe_dump(raw_params))
-    raw = base / "raw"
-    p["synthesize"].update(size="tiny", out_dir=str(raw), report=str(base / "reports/corpus.json"))
-    p["ingest"].update(iemocap=str(raw / "iemocap"), tedlium=str(raw / "tedlium"),
-                       facesynthetics=str(raw / "facesynthetics"), out_dir=str(base / "interim"))
-    p["features"].update(out_dir=str(base / "features"), report=str(base / "reports/features.json"))
-    params = config.parse(p)
+    params = config.parse(tiny_params(base))
     corpus.run(params.synthesize)
     ingest.write(ingest.run(params.ingest), params.ingest.out_dir)
     roots = {c: getattr(params.ingest, c) for c in ingest.CORPORA}

@@ -63,12 +63,7 @@ def read(root: str | Path) -> tuple[pd.DataFrame, int]:
             "end_s": float("nan"),
             "duration_s": float("nan"),
             "sample_rate": None,
-            "valence": float("nan"),
-            "arousal": float("nan"),
-            "dominance": float("nan"),
-            "label_source": "none",
-            "label_weight": 0.0,
-            "category": None,
+            **manifest.UNLABELLED,
         }
         for name in images
     ]

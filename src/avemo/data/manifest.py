@@ -34,6 +34,13 @@ LABEL_SOURCES = ("gold", "pseudo", "none")
 LABELS = ("valence", "arousal", "dominance")
 
 
+# The label fields of a row of an unlabelled corpus (TED-LIUM, FaceSynthetics).
+UNLABELLED = {
+    "valence": float("nan"), "arousal": float("nan"), "dominance": float("nan"),
+    "label_source": "none", "label_weight": 0.0, "category": None,
+}
+
+
 def to_frame(rows: list[dict]) -> pd.DataFrame:
     """Build a manifest frame with exactly the schema's columns, in order, with its dtypes."""
     df = pd.DataFrame(rows, columns=COLUMNS)

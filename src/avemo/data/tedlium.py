@@ -86,11 +86,6 @@ def read(root: str | Path) -> pd.DataFrame:
                 "end_s": end,
                 "duration_s": end - start,
                 "sample_rate": rate,
-                "valence": float("nan"),
-                "arousal": float("nan"),
-                "dominance": float("nan"),
-                "label_source": "none",
-                "label_weight": 0.0,
-                "category": None,
+                **manifest.UNLABELLED,
             })
     return manifest.to_frame(rows).sort_values("clip_id", ignore_index=True)
