@@ -119,3 +119,9 @@ def ccc_numpy(x: Any, y: Any, ddof: int = 1) -> float:
     n = len(x)
     cov = ((x - mx) * (y - my)).sum() / (n - ddof)
     return float(2 * cov / (x.var(ddof=ddof) + y.var(ddof=ddof) + (mx - my) ** 2))
+
+
+def score_frame(df, dims) -> dict:
+    """:func:`scores` of a predictions frame with ``pred_<dim>`` and ``true_<dim>`` columns."""
+    dims = tuple(dims)
+    return scores(df[[f"pred_{d}" for d in dims]].to_numpy(), df[[f"true_{d}" for d in dims]].to_numpy(), dims=dims)

@@ -21,18 +21,13 @@ def model_dirs(p: Params) -> dict[str, Path]:
     return {"audio": teacher / "audio", "visual": teacher / "visual"}
 
 
-def _scores(df: pd.DataFrame, dims: list[str]) -> dict:
-    return metrics.scores(df[[f"pred_{d}" for d in dims]].to_numpy(), df[[f"true_{d}" for d in dims]].to_numpy(),
-                          dims=tuple(dims))
-
-
 def oracle(p: Params, test_ids: pd.Series) -> dict:
     """The ceiling: the hidden latent scored against the gold labels on the test clips.
     (A quality report: the only place besides corpus reports that reads ``_truth``.)"""
     truth = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
     gold = pd.read_parquet(Path(p.validate_.out_dir) / "iemocap.parquet")
     df = gold[gold["clip_id"].isin(set(test_ids))].merge(truth, on="clip_id", suffixes=("_gold", "_true"))
-    dims = [d for d in p.model.targets]
+    dims = list(p.model.targets)
     return metrics.scores(df[[f"{d}_true" for d in dims]].to_numpy(), df[[f"{d}_gold" for d in dims]].to_numpy(),
                           dims=tuple(dims))
 
@@ -50,7 +45,7 @@ def run(p: Params) -> dict:
             continue
         preds = pd.read_parquet(pred_path)
         dims = [c.removeprefix("pred_") for c in preds.columns if c.startswith("pred_")]
-        models[name] = {s: _scores(preds[preds["split"] == s], dims) for s in ("val", "test")}
+        models[name] = {s: metrics.score_frame(preds[preds["split"] == s], dims) for s in ("val", "test")}
         test = preds[preds["split"] == "test"]
         test_ids = test["clip_id"]
         pred, true = test[[f"pred_{d}" for d in dims]].to_numpy(), test[[f"true_{d}" for d in dims]].to_numpy()

@@ -83,12 +83,6 @@ def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, s
     return out
 
 
-def score_frame(df: pd.DataFrame, dims: list[str]) -> dict:
-    """CCC/PCC/RMSE of a predictions frame (``pred_<dim>`` vs ``true_<dim>`` columns)."""
-    return metrics.scores(df[[f"pred_{d}" for d in dims]].to_numpy(), df[[f"true_{d}" for d in dims]].to_numpy(),
-                          dims=tuple(dims))
-
-
 def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: bool = False,
                extra_callbacks: list[Callback] | None = None, progress: bool = True) -> dict:
     """Train ``stream`` ('audio' | 'visual') on the gold splits; write into ``run_dir``:
@@ -115,7 +109,7 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
 
     best = EmotionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
     preds = pd.concat([predict(trainer, best, dm, s) for s in ("val", "test")], ignore_index=True)
-    scores = {s: score_frame(preds[preds["split"] == s], p.model.targets) for s in ("val", "test")}
+    scores = {s: metrics.score_frame(preds[preds["split"] == s], p.model.targets) for s in ("val", "test")}
 
     files = _write_outputs(run_dir, best, stream, dm.n_inputs, p, preds, history.rows, scores)
     tracking.log_metrics(loggers, {f"{s}/{k}": v for s, d in scores.items() for k, v in d.items()})
