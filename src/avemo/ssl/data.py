@@ -1,0 +1,68 @@
+"""Two-view datasets over the feature store's unlabelled corpora.
+
+As in :mod:`avemo.train.data`, every random draw is a pure function of (seed, epoch, index):
+pair :class:`TwoViewDataset` with :class:`avemo.train.data.EpochSampler`, which sets ``epoch``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch.utils.data import Dataset
+
+from avemo.features import store
+
+PairItem = tuple[torch.Tensor, torch.Tensor, int]
+STORE_KEY = {"audio": "audio", "visual": "video", "video": "video"}
+
+
+def default_transform(stream: str) -> tuple[Callable, Callable]:
+    """(pre, post) without stats: audio float log-mel then per-utterance normalisation; video
+    uint8 -> [0, 1]. Pass ``avemo.train.data.transform_for(...)`` for the global stats instead."""
+    if STORE_KEY[stream] == "video":
+        return (lambda v: v.float() / 255.0), (lambda v: v)
+    return (lambda a: a.float()), (lambda a: (a - a.mean(0)) / (a.std(0) + 1e-5))
+
+
+class TwoViewDataset(Dataset):
+    """``(view1, view2, index)`` per stored sample of one stream (``audio`` or ``visual``)."""
+
+    def __init__(self, split: store.Split, stream: str, views: Callable, seed: int = 0,
+                 transform: tuple[Callable, Callable] | None = None):
+        if stream not in STORE_KEY:
+            raise KeyError(f"unknown stream {stream!r}; choose 'audio' or 'visual'")
+        self.key = STORE_KEY[stream]
+        if not split.has(self.key):
+            raise ValueError(f"this split has no {self.key!r} stream")
+        self.split, self.views, self.seed = split, views, seed
+        self.transform = transform if transform is not None else default_transform(stream)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def generator(self, i: int) -> torch.Generator:
+        return torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+
+    def __getitem__(self, i: int) -> PairItem:
+        pre, post = self.transform
+        v1, v2 = self.views(pre(self.split.get(self.key, i)), self.generator(i))
+        return post(v1), post(v2), i
+
+
+def _pad(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    n = max(len(x) for x in xs)
+    out = torch.zeros((len(xs), n, *xs[0].shape[1:]), dtype=torch.float32)
+    mask = torch.zeros((len(xs), n), dtype=torch.bool)
+    for k, v in enumerate(xs):
+        out[k, : len(v)] = v
+        mask[k, : len(v)] = True
+    return out, mask
+
+
+def collate_pairs(batch: list[PairItem]) -> dict[str, torch.Tensor]:
+    """``{"x1", "m1", "x2", "m2", "index"}``, each view padded to its own longest clip."""
+    v1, v2, ids = zip(*batch, strict=True)
+    x1, m1 = _pad(list(v1))
+    x2, m2 = _pad(list(v2))
+    return {"x1": x1, "m1": m1, "x2": x2, "m2": m2, "index": torch.tensor(ids)}
