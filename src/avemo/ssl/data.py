@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from avemo.features import store
+from avemo.train.data import pad
 
 PairItem = tuple[torch.Tensor, torch.Tensor, int]
 STORE_KEY = {"audio": "audio", "visual": "video", "video": "video"}
@@ -50,19 +51,9 @@ class TwoViewDataset(Dataset):
         return post(v1), post(v2), i
 
 
-def _pad(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    n = max(len(x) for x in xs)
-    out = torch.zeros((len(xs), n, *xs[0].shape[1:]), dtype=torch.float32)
-    mask = torch.zeros((len(xs), n), dtype=torch.bool)
-    for k, v in enumerate(xs):
-        out[k, : len(v)] = v
-        mask[k, : len(v)] = True
-    return out, mask
-
-
 def collate_pairs(batch: list[PairItem]) -> dict[str, torch.Tensor]:
     """``{"x1", "m1", "x2", "m2", "index"}``, each view padded to its own longest clip."""
     v1, v2, ids = zip(*batch, strict=True)
-    x1, m1 = _pad(list(v1))
-    x2, m2 = _pad(list(v2))
+    x1, m1 = pad(list(v1))
+    x2, m2 = pad(list(v2))
     return {"x1": x1, "m1": m1, "x2": x2, "m2": m2, "index": torch.tensor(ids)}

@@ -49,15 +49,22 @@ class ClipDataset(Dataset):
         return post(x), self.targets[i], self.weights[i], i
 
 
-def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
-    """Pad to the longest clip; ``mask`` marks real frames."""
-    xs, ys, ws, ids = zip(*batch, strict=True)
+def pad(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack variable-length sequences, zero-padded to the longest: ``(x, mask)``, where
+    ``mask`` marks real frames."""
     n = max(len(x) for x in xs)
     x = torch.zeros((len(xs), n, *xs[0].shape[1:]), dtype=torch.float32)
     mask = torch.zeros((len(xs), n), dtype=torch.bool)
     for k, v in enumerate(xs):
         x[k, : len(v)] = v
         mask[k, : len(v)] = True
+    return x, mask
+
+
+def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
+    """Pad to the longest clip; ``mask`` marks real frames."""
+    xs, ys, ws, ids = zip(*batch, strict=True)
+    x, mask = pad(list(xs))
     return {"x": x, "mask": mask, "y": torch.stack(ys), "w": torch.stack(ws), "index": torch.tensor(ids)}
 
 
