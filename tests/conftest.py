@@ -66,8 +66,23 @@ def _synthetic_split(rng: np.random.Generator, n: int, split: str) -> tuple[pd.D
     return index, {"audio": a_data, "audio_offsets": a_off, "video": v_data, "video_offsets": v_off}
 
 
+def _unlabelled(rng: np.random.Generator, corpus: str, n: int) -> tuple[pd.DataFrame, dict]:
+    """TED-LIUM-like audio segments or FaceSynthetics-like single faces (+ landmarks, some NaN)
+    carrying the same planted cues as the labelled store."""
+    index, tensors = _synthetic_split(rng, n, "unlabelled")
+    index = index.assign(corpus=corpus, label_source="none", valence=np.nan, arousal=np.nan, dominance=np.nan)
+    if corpus == "tedlium":
+        return index, {k: v for k, v in tensors.items() if k.startswith("audio")}
+    frames = [tensors["video"][int(a)] for a in tensors["video_offsets"][:-1]]  # one frame per face
+    v_data, v_off = store.pack([f[None].numpy() for f in frames], torch.uint8)
+    lm = torch.from_numpy(rng.uniform(-0.8, 0.8, (n, 70, 2)).astype(np.float32))
+    lm[::5] = float("nan")  # images without a landmark file
+    return index, {"video": v_data, "video_offsets": v_off, "landmarks": lm}
+
+
 @pytest.fixture(scope="session")
 def feature_store(tmp_path_factory) -> str:
+    """IEMOCAP-like train/val/test (both streams, gold labels) and the two unlabelled corpora."""
     out = tmp_path_factory.mktemp("features")
     rng = np.random.default_rng(0)
     for split, n in (("train", 64), ("val", 24), ("test", 24)):
@@ -76,6 +91,8 @@ def feature_store(tmp_path_factory) -> str:
         if split == "train":
             mel = tensors["audio"].float()
             store.write_stats(out, mel.mean(0), mel.std(0))
+    for corpus, n in (("tedlium", 48), ("facesynthetics", 80)):
+        store.write(out, corpus, "unlabelled", *_unlabelled(rng, corpus, n))
     return str(out)
 
 

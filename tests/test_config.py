@@ -1,4 +1,5 @@
 import pytest
+import yaml
 
 from avemo import config
 
@@ -43,3 +44,18 @@ def test_bad_on_error_value(raw_params):
 def test_missing_file(tmp_path):
     with pytest.raises(config.ConfigError, match="not found"):
         config.load(tmp_path / "nope.yaml")
+
+
+def test_unknown_ssl_objective_is_named(raw_params):
+    bad = yaml.safe_load(yaml.safe_dump(raw_params))
+    bad["pretrain"]["audio"]["objective"] = "mocov3"
+    with pytest.raises(config.ConfigError, match=r"pretrain\.audio\.objective"):
+        config.parse(bad)
+
+
+def test_config_objectives_are_the_registry():
+    from typing import get_args
+
+    from avemo.ssl.registry import OBJECTIVES
+
+    assert set(get_args(config.Objective)) == set(OBJECTIVES)

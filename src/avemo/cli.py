@@ -116,6 +116,59 @@ def features(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     console.print_json(json.dumps(report))
 
 
+def _pretrain(params: Path, stream: str) -> None:
+    from avemo.ssl import pretrain as stage
+
+    p = _load(params)
+    try:
+        report = stage.run(p, stream)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    strong = "arousal" if stream == "audio" else "valence"
+    console.print(f"[bold]{stream}[/bold] {report['objective']}: linear probe ccc_{strong} "
+                  f"{report['probe'][f'ccc_{strong}']:.3f} vs random encoder "
+                  f"{report['random_probe'][f'ccc_{strong}']:.3f}; embedding_std {report['embedding_std']}, "
+                  f"effective rank {report['effective_rank']}, {report['seconds']} s")
+
+
+@app.command("pretrain-audio")
+def pretrain_audio(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Self-supervised pretraining of the audio encoder on the unlabelled TED-LIUM-shaped
+    speech (objective in pretrain.audio), then a linear probe beside a random encoder."""
+    _pretrain(params, "audio")
+
+
+@app.command("pretrain-visual")
+def pretrain_visual(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Self-supervised pretraining of the visual encoder on the unlabelled FaceSynthetics-shaped
+    faces (objective in pretrain.visual), then a linear probe beside a random encoder."""
+    _pretrain(params, "visual")
+
+
+@app.command("ssl-experiment")
+def ssl_experiment(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    streams: Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")] = None,
+) -> None:
+    """The SSL experiment (not part of `dvc repro`): every objective in pretrain.<stream>.compare
+    pretrained and probed beside a random encoder, and fine-tuning from pretraining vs from
+    scratch with pretrain.experiment.label_fraction of the gold labels -> reports/ssl.json."""
+    from avemo.ssl import experiment as stage
+
+    p = _load(params)
+    chosen = streams or ["audio", "visual"]
+    bad = [s for s in chosen if s not in ("audio", "visual")]
+    if bad:
+        _fail(f"--stream {bad[0]!r}: choose audio or visual", 2)
+    try:
+        with _progress("ssl-experiment") as update:
+            report = stage.run(p, chosen, progress=update)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    stage.write(report, p)
+    Console().print(stage.table(report))
+
+
 @app.command()
 def teacher(
     params: ParamsOpt = Path(config.DEFAULT_PARAMS),

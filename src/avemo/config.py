@@ -209,6 +209,49 @@ class TrainConfig(Section):
 class TeacherConfig(Section):
     out_dir: str = "models/teacher"
     streams: list[Literal["audio", "visual"]] = ["audio", "visual"]
+    init_from_pretrained: bool = True  # start each encoder from pretrain.out_dir/<stream>
+
+
+# --- self-supervised pretraining ------------------------------------------------------
+
+
+# the names of avemo.ssl.registry.OBJECTIVES (kept here so that reading params needs no torch)
+Objective = Literal["simclr", "vicreg", "byol"]
+
+
+class PretrainStream(Section):
+    """One stream's pretraining (``pretrain_audio`` / ``pretrain_visual`` stage)."""
+
+    objective: Objective
+    compare: list[Objective] = ["simclr", "vicreg"]  # objectives the SSL experiment scores
+    epochs: int = Field(default=20, ge=1)
+    batch_size: int = Field(default=64, ge=2)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    crop_frames: int = Field(default=200, ge=8)  # audio views: crop length (frames)
+    scale: list[float] = Field(default=[0.75, 1.0], min_length=2, max_length=2)  # face views: zoom
+    translate: float = Field(default=0.05, ge=0)  # face views: shift (fraction of half-width)
+    landmarks_weight: float = Field(default=0.0, ge=0)  # face views: landmark-regression auxiliary
+
+
+class SSLExperiment(Section):
+    """``avemo ssl-experiment``: every objective in ``compare`` probed, and fine-tuning from
+    pretraining vs from scratch with a fraction of the gold train labels."""
+
+    label_fraction: float = Field(default=0.1, gt=0, le=1)
+    landmarks_weight: float = Field(default=1.0, gt=0)  # faces: the auxiliary's weight when toggled on
+    report: str = "reports/ssl.json"
+    out_dir: str = "models/ssl_experiment"
+
+
+class PretrainConfig(Section):
+    out_dir: str = "models/pretrain"
+    reports_dir: str = "reports"  # <reports_dir>/pretrain_<stream>.json
+    probe: Literal["speaker", "plain"] = "speaker"  # linear-probe protocol (avemo.ssl.probe)
+    audio: PretrainStream = PretrainStream(objective="vicreg")
+    visual: PretrainStream = PretrainStream(objective="byol", compare=["simclr", "byol"])
+    objectives: dict[Objective, dict[str, float]] = {}  # per-objective settings, e.g. simclr: {temperature: 0.1}
+    experiment: SSLExperiment = SSLExperiment()
 
 
 class TrackingConfig(Section):
@@ -233,6 +276,7 @@ class Params(Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     teacher: TeacherConfig = TeacherConfig()
+    pretrain: PretrainConfig = PretrainConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

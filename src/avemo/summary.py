@@ -46,6 +46,9 @@ def table(params: Params) -> Group:
         t.add_row("files decoded", str(val["checked"]["files"]))
         t.add_row("failures", str(len(val["failures"])))
         parts.append(t)
+    ssl = {s: _load(f"{params.pretrain.reports_dir}/pretrain_{s}.json") for s in ("audio", "visual")}
+    if any(ssl.values()):
+        parts.append(pretrain_table(ssl, params.pretrain.reports_dir))
     metrics = _load(params.evaluate.report)
     if metrics:
         parts.append(metrics_table(metrics, params.evaluate.report))
@@ -64,4 +67,22 @@ def metrics_table(report: dict, source: str = "") -> Table:
     rows += [(name, m["test"]) for name, m in report["models"].items()]
     for name, s in rows:
         t.add_row(name, *(f"{s[k]:.3f}" for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean")))
+    return t
+
+
+STRONG = {"audio": "arousal", "visual": "valence"}
+
+
+def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:
+    """Self-supervised pretraining: the frozen encoder's linear probe on its stream's strong
+    dimension (test CCC) beside the same probe on a random encoder."""
+    t = Table(title=f"Self-supervised pretraining, linear probe on the test split — {source}/pretrain_*.json")
+    for c in ("stream", "objective", "dimension", "probe", "random encoder", "gain", "emb. std", "seconds"):
+        t.add_column(c, justify="left" if c in ("stream", "objective", "dimension") else "right")
+    for stream, r in reports.items():
+        if not r:
+            continue
+        k = f"ccc_{STRONG[stream]}"
+        t.add_row(stream, r["objective"], k, f"{r['probe'][k]:.3f}", f"{r['random_probe'][k]:.3f}",
+                  f"{r['probe'][k] - r['random_probe'][k]:+.3f}", f"{r['embedding_std']:.4f}", f"{r['seconds']:.0f}")
     return t

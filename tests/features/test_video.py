@@ -128,3 +128,19 @@ def test_read_frames_of_an_image(tmp_path, face_clip):
 def test_unknown_cascade_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="Haar cascade"):
         video.load_cascade("no_such_cascade.xml")
+
+
+def test_crop_coordinates_follow_crop_faces():
+    """A bright dot at image point P lands in the crop where crop_coordinates says."""
+    img = np.zeros((1, 120, 160), np.uint8)
+    pts = np.array([[70.0, 50.0], [95.0, 80.0], [40.0, 30.0]])
+    for x, y in pts:
+        img[0, int(y) - 1 : int(y) + 2, int(x) - 1 : int(x) + 2] = 255
+    box = np.array([30.0, 20.0, 110.0, 100.0])
+    crop = video.crop_faces(img, box[None], 80)[0]
+    uv = video.crop_coordinates(pts, box)
+    assert uv.shape == (3, 2) and (np.abs(uv) <= 1).all()
+    for (u, v) in uv:
+        col, row = (u + 1) / 2 * 80, (v + 1) / 2 * 80
+        patch = crop[int(row) - 2 : int(row) + 3, int(col) - 2 : int(col) + 3]
+        assert patch.max() > 200, (u, v)

@@ -33,7 +33,8 @@ import pandas as pd
 import torch
 
 from avemo.config import FeaturesConfig
-from avemo.data import manifest
+from avemo.data import facesynthetics, manifest
+from avemo.data.errors import IngestError
 from avemo.features import audio, store, video
 from avemo.io import atomic_dir, write_json
 
@@ -73,6 +74,7 @@ class Out:
     audio: np.ndarray | None = None  # (frames, n_mels) float16
     video: np.ndarray | None = None  # (frames, px, px) uint8
     detected: np.ndarray | None = None  # (frames,) bool
+    landmarks: np.ndarray | None = None  # FaceSynthetics: (70, 2) in crop coordinates, NaN if none
     audio_s: float = 0.0  # seconds of audio
     mel_s: float = 0.0  # wall time of the log-mel step
     audio_io_s: float = 0.0  # wall time of reading + log-mel
@@ -174,6 +176,7 @@ def extract(task: Task, cfg: FeaturesConfig) -> list[Out]:
             o = outs[c.row]
             boxes, o.detected = tracker.track(grey)
             o.video = video.crop_faces(grey, boxes, px)
+            o.landmarks = _landmarks(c.video, boxes[0])
         return list(outs.values())
     clips = list(task.clips)
 
@@ -185,6 +188,18 @@ def extract(task: Task, cfg: FeaturesConfig) -> list[Out]:
         boxes, o.detected = tracker.track(grey)
         o.video = video.crop_faces(grey, boxes, px)
     return list(outs.values())
+
+
+def _landmarks(image: str, box: np.ndarray) -> np.ndarray:
+    """A FaceSynthetics image's 70 landmarks in its crop's [-1, 1] coordinates; NaN when the
+    image has no (or an unreadable) ``_ldmks.txt``: the corpus allows that, and the landmark
+    auxiliary of visual pretraining skips such images."""
+    path = Path(image).with_name(f"{Path(image).stem}_ldmks.txt")
+    try:
+        points = facesynthetics.read_landmarks(path)
+    except (OSError, IngestError):
+        return np.full((facesynthetics.N_LANDMARKS, 2), np.nan, np.float32)
+    return video.crop_coordinates(points, box)
 
 
 def _init_worker() -> None:
@@ -318,6 +333,9 @@ def run(
                 index = index.reset_index(drop=True).copy()
                 if "video" in STREAMS[corpus]:
                     index["face_rate"] = [float(o.detected.mean()) for o in outs]
+                if corpus == "facesynthetics":
+                    tensors["landmarks"] = torch.from_numpy(np.stack([o.landmarks for o in outs])) if outs \
+                        else torch.zeros((0, facesynthetics.N_LANDMARKS, 2))
                 store.write(tmp, corpus, split, index, tensors)
                 if (corpus, split) == STATS_FROM:
                     store.write_stats(tmp, *mel_stats(tensors["audio"]))

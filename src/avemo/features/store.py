@@ -7,6 +7,9 @@
 - ``video``         uint8   (sum of frames, px, px)   grey face crops
 - ``video_offsets`` int64   (clips + 1,)
 
+- ``landmarks``     float32 (clips, 70, 2)            FaceSynthetics only: the landmarks in the
+                                                      crop's [-1, 1] coordinates (NaN: none)
+
 A stream a corpus lacks is absent. ``<out_dir>/<corpus>/<split>.parquet`` is the index: the
 manifest rows in the same order (clip_id, speaker, labels, label_source, label_weight, ...).
 ``<out_dir>/audio_stats.safetensors`` holds the train split's per-bin ``mean`` and ``std``.

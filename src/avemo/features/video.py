@@ -285,6 +285,16 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, px: int, margin: float = 0
     return out
 
 
+def crop_coordinates(points: np.ndarray, box: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """Image points ``(K, 2)`` (x, y) -> the coordinates of :func:`crop_faces`' crop at ``box``,
+    scaled to [-1, 1] over the crop (the convention of ``torch.nn.functional.affine_grid``)."""
+    x0, y0, x1, y1 = box
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (1 + 2 * margin) / 2
+    a, b = round(cx - half), round(cy - half)
+    s = max(1, round(2 * half))
+    return np.stack([(points[:, 0] - a) / s * 2 - 1, (points[:, 1] - b) / s * 2 - 1], axis=1).astype(np.float32)
+
+
 def face_crops(frames: np.ndarray, cfg: VideoFeatures, tracker: FaceTracker | None = None) -> tuple[np.ndarray, np.ndarray]:
     """RGB or grey frames -> ``(crops (T, crop_px, crop_px) uint8, detected (T,) bool)``: the
     whole visual front-end in one call (train and serve use this)."""

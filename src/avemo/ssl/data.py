@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from avemo.features import store
 from avemo.train.data import pad
 
-PairItem = tuple[torch.Tensor, torch.Tensor, int]
+PairItem = tuple  # (view1, view2, index) or (view1, view2, index, clean, landmarks)
 STORE_KEY = {"audio": "audio", "visual": "video", "video": "video"}
 
 
@@ -26,10 +26,13 @@ def default_transform(stream: str) -> tuple[Callable, Callable]:
 
 
 class TwoViewDataset(Dataset):
-    """``(view1, view2, index)`` per stored sample of one stream (``audio`` or ``visual``)."""
+    """``(view1, view2, index)`` per stored sample of one stream (``audio`` or ``visual``).
+
+    With ``landmarks`` (``(N, 70, 2)`` in crop coordinates, NaN where missing) each item also
+    holds the clean (unaugmented) sample and its landmarks, for the landmark auxiliary."""
 
     def __init__(self, split: store.Split, stream: str, views: Callable, seed: int = 0,
-                 transform: tuple[Callable, Callable] | None = None):
+                 transform: tuple[Callable, Callable] | None = None, landmarks: torch.Tensor | None = None):
         if stream not in STORE_KEY:
             raise KeyError(f"unknown stream {stream!r}; choose 'audio' or 'visual'")
         self.key = STORE_KEY[stream]
@@ -37,6 +40,9 @@ class TwoViewDataset(Dataset):
             raise ValueError(f"this split has no {self.key!r} stream")
         self.split, self.views, self.seed = split, views, seed
         self.transform = transform if transform is not None else default_transform(stream)
+        if landmarks is not None and len(landmarks) != len(split):
+            raise ValueError(f"{len(landmarks)} landmark sets for {len(split)} samples")
+        self.landmarks = landmarks
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -47,13 +53,21 @@ class TwoViewDataset(Dataset):
 
     def __getitem__(self, i: int) -> PairItem:
         pre, post = self.transform
-        v1, v2 = self.views(pre(self.split.get(self.key, i)), self.generator(i))
-        return post(v1), post(v2), i
+        x = pre(self.split.get(self.key, i))
+        v1, v2 = self.views(x, self.generator(i))
+        if self.landmarks is None:
+            return post(v1), post(v2), i
+        return post(v1), post(v2), i, post(x), self.landmarks[i].float()
 
 
 def collate_pairs(batch: list[PairItem]) -> dict[str, torch.Tensor]:
-    """``{"x1", "m1", "x2", "m2", "index"}``, each view padded to its own longest clip."""
-    v1, v2, ids = zip(*batch, strict=True)
-    x1, m1 = pad(list(v1))
-    x2, m2 = pad(list(v2))
-    return {"x1": x1, "m1": m1, "x2": x2, "m2": m2, "index": torch.tensor(ids)}
+    """``{"x1", "m1", "x2", "m2", "index"}``, each view padded to its own longest clip; with
+    landmarks also ``"x0", "m0"`` (the clean samples) and ``"landmarks"`` ``(B, 70, 2)``."""
+    cols = list(zip(*batch, strict=True))
+    x1, m1 = pad(list(cols[0]))
+    x2, m2 = pad(list(cols[1]))
+    out = {"x1": x1, "m1": m1, "x2": x2, "m2": m2, "index": torch.tensor(cols[2])}
+    if len(cols) == 5:
+        out["x0"], out["m0"] = pad(list(cols[3]))
+        out["landmarks"] = torch.stack(cols[4])
+    return out

@@ -25,7 +25,8 @@ from avemo.ssl.registry import build as build_objective
 class PretrainModule(pl.LightningModule):
     def __init__(self, encoder_name: str, n_inputs: int, dim: int = 96, objective: str = "vicreg",
                  lr: float = 1e-3, weight_decay: float = 1e-4, dropout: float = 0.1, pooling: str = "mean",
-                 max_epochs: int = 20, seed: int = 0, objective_kw: dict | None = None):
+                 max_epochs: int = 20, seed: int = 0, objective_kw: dict | None = None,
+                 landmarks_weight: float = 0.0, n_landmarks: int = 70):
         super().__init__()
         self.save_hyperparameters()
         if pooling not in POOLING:
@@ -33,6 +34,9 @@ class PretrainModule(pl.LightningModule):
         self.encoder = build_encoder(encoder_name, n_inputs, dim, dropout)
         self.pool = POOLING[pooling](dim)
         self.objective = build_objective(objective, dim, **(objective_kw or {}))
+        # landmark-regression auxiliary (FaceSynthetics): (x, y) of each landmark from the
+        # pooled embedding of the clean crop; a linear head, so the geometry must be in it
+        self.landmark_head = torch.nn.Linear(dim, 2 * n_landmarks) if landmarks_weight > 0 else None
         self.target: torch.nn.ModuleDict | None = None
         if getattr(self.objective, "uses_target_encoder", False):  # BYOL: EMA encoder + pooling
             self.target = torch.nn.ModuleDict({"encoder": copy.deepcopy(self.encoder),
@@ -61,6 +65,10 @@ class PretrainModule(pl.LightningModule):
         else:
             loss, logs = self.objective(e1, e2)
         n = len(e1)
+        if self.landmark_head is not None and "landmarks" in batch:
+            aux = self._landmark_loss(batch["x0"], batch["m0"], batch["landmarks"])
+            self.log("train/landmarks", aux.detach(), on_step=False, on_epoch=True, batch_size=n)
+            loss = loss + self.hparams.landmarks_weight * aux
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=n)
         for k, v in logs.items():
             self.log(f"train/{k}", v, on_step=False, on_epoch=True, batch_size=n)
@@ -68,6 +76,15 @@ class PretrainModule(pl.LightningModule):
         self.log("train/effective_rank", monitor.effective_rank(e1.detach()), on_step=False, on_epoch=True,
                  batch_size=n)
         return loss
+
+    def _landmark_loss(self, x: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """MSE of the predicted landmarks (crop coordinates) over the samples that have them."""
+        assert self.landmark_head is not None
+        pred = self.landmark_head(self.embed(x, mask)).view_as(target)
+        ok = torch.isfinite(target).flatten(1).all(1)
+        if not ok.any():
+            return pred.sum() * 0.0
+        return torch.nn.functional.mse_loss(pred[ok], target[ok])
 
     def on_train_batch_end(self, *_) -> None:
         if self.target is None:

@@ -1,6 +1,12 @@
 """Frozen-encoder linear probes: how much of valence/arousal an encoder's pooled embedding
 holds, judged by a ridge regression fitted on the labelled train split (ridge strength picked
-on val) and scored on test. The same probe on a randomly initialised encoder is the baseline."""
+on val) and scored on test. The same probe on a randomly initialised encoder is the baseline.
+
+Two protocols, both reported: ``plain`` (embeddings as they are) and ``speaker`` (each
+speaker's embeddings standardised over that speaker's clips first: the speaker-level feature
+normalisation of speech emotion recognition; it uses no labels, only who speaks). With six
+training speakers, identity dominates a face embedding and a plain probe mostly learns who is
+on screen; the speaker protocol asks what changes *within* a person, which is the emotion."""
 
 from __future__ import annotations
 
@@ -57,12 +63,27 @@ def linear_probe(emb: dict[str, np.ndarray], labels: dict[str, np.ndarray], dims
     return {**metrics.scores(_predict(model, emb["test"]), labels["test"], dims), "alpha": best}
 
 
+def speaker_standardise(emb: np.ndarray, speakers: np.ndarray) -> np.ndarray:
+    """Each speaker's rows z-scored over that speaker's rows (no labels involved)."""
+    out = np.empty_like(emb)
+    for s in np.unique(speakers):
+        m = speakers == s
+        out[m] = (emb[m] - emb[m].mean(0)) / (emb[m].std(0) + 1e-6)
+    return out
+
+
+PROTOCOLS = ("speaker", "plain")
+
+
 def probe(encoder: nn.Module, stream: str, features_dir: str, dims: tuple[str, ...] = ("valence", "arousal"),
-          normalise: str = "global", frame_step: int = 1, corpus: str = "iemocap") -> dict:
-    """Linear-probe scores (test split) of ``encoder`` on the gold-labelled corpus."""
-    emb, labels = {}, {}
+          normalise: str = "global", frame_step: int = 1, corpus: str = "iemocap") -> dict[str, dict]:
+    """Linear-probe scores (test split) of ``encoder`` on the gold-labelled corpus, per protocol:
+    ``{"speaker": scores, "plain": scores}``."""
+    emb, labels, speakers = {}, {}, {}
     for split in ("train", "val", "test"):
         data = store.read(features_dir, corpus, split)
         emb[split] = embed(encoder, data, stream, features_dir, normalise, frame_step)
         labels[split] = data.index[list(dims)].to_numpy(dtype="float64")
-    return linear_probe(emb, labels, dims)
+        speakers[split] = data.index["speaker"].astype(str).to_numpy()
+    per_speaker = {s: speaker_standardise(e, speakers[s]) for s, e in emb.items()}
+    return {"speaker": linear_probe(per_speaker, labels, dims), "plain": linear_probe(emb, labels, dims)}

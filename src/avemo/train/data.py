@@ -23,10 +23,12 @@ class ClipDataset(Dataset):
 
     def __init__(self, split: store.Split, stream: str, targets: list[str], *, train: bool,
                  max_frames: int, seed: int, transform: tuple[Callable, Callable],
-                 augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None):
+                 augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+                 rows: list[int] | None = None):
         self.split, self.stream, self.train = split, stream, train
         self.max_frames, self.seed = max_frames, seed
         self.transform, self.augment = transform, augment
+        self.rows = list(range(len(split))) if rows is None else list(rows)  # item i is split row rows[i]
         idx = split.index
         self.targets = torch.tensor(idx[targets].to_numpy(dtype="float32"))
         w = idx.get("label_weight")
@@ -34,10 +36,11 @@ class ClipDataset(Dataset):
         self.epoch = 0
 
     def __len__(self) -> int:
-        return len(self.split)
+        return len(self.rows)
 
-    def __getitem__(self, i: int) -> Item:
+    def __getitem__(self, k: int) -> Item:
         pre, post = self.transform
+        i = self.rows[k]
         x = pre(self.split.get(self.stream, i))
         if self.train:
             g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
@@ -101,14 +104,32 @@ def transform_for(stream: str, features_dir: str, normalise: str,
 STORE_STREAM = {"audio": "audio", "visual": "video"}
 
 
+def label_subset(index, fraction: float, seed: int) -> list[int]:
+    """Rows of a labelled split keeping ``fraction`` of each speaker's clips (at least one per
+    speaker), drawn with ``seed``: the label-efficiency experiments' reduced train sets."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return list(range(len(index)))
+    g = torch.Generator().manual_seed(seed)
+    rows: list[int] = []
+    for _, group in index.reset_index(drop=True).groupby("speaker", sort=True):
+        pos = group.index.to_numpy()
+        keep = max(1, round(fraction * len(pos)))
+        rows += sorted(int(pos[j]) for j in torch.randperm(len(pos), generator=g)[:keep])
+    return sorted(rows)
+
+
 class EmotionDataModule(pl.LightningDataModule):
     """Gold-labelled IEMOCAP-shaped train/val/test splits of one stream."""
 
     def __init__(self, features_dir: str, stream: str, targets: list[str], train: TrainConfig,
-                 augment: AugmentConfig, normalise: str = "global", corpus: str = "iemocap"):
+                 augment: AugmentConfig, normalise: str = "global", corpus: str = "iemocap",
+                 train_fraction: float = 1.0):
         super().__init__()
         self.features_dir, self.stream, self.targets = features_dir, stream, targets
         self.cfg, self.aug_cfg, self.normalise, self.corpus = train, augment, normalise, corpus
+        self.train_fraction = train_fraction
         self.sets: dict[str, ClipDataset] = {}
 
     def _augment(self):
@@ -129,6 +150,7 @@ class EmotionDataModule(pl.LightningDataModule):
                 data, STORE_STREAM[self.stream], self.targets, train=split == "train",
                 max_frames=max_frames, seed=self.cfg.seed, transform=transform,
                 augment=self._augment() if split == "train" else None,
+                rows=label_subset(data.index, self.train_fraction, self.cfg.seed) if split == "train" else None,
             )
 
     @property

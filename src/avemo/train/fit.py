@@ -11,7 +11,7 @@ import pandas as pd
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from avemo import tracking
 from avemo.config import Params
@@ -70,6 +70,18 @@ def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback]
     return trainer, ckpt, history
 
 
+def load_encoder(encoder: torch.nn.Module, path: str | Path) -> None:
+    """Load encoder weights from a safetensors file (never a pickle); every key must match."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no pretrained encoder; run `avemo pretrain-<stream>` first "
+                                "or set teacher.init_from_pretrained: false")
+    try:
+        encoder.load_state_dict(load_file(str(path)))
+    except RuntimeError as err:
+        raise ValueError(f"{path}: does not fit the encoder in params (model.<stream>: name, dim): {err}") from None
+
+
 def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, split: str) -> pd.DataFrame:
     """Clip predictions beside the truth for one split."""
     batches = trainer.predict(module, dataloaders=dm.loader(split))
@@ -84,9 +96,14 @@ def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, s
 
 
 def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: bool = False,
-               extra_callbacks: list[Callback] | None = None, progress: bool = True) -> dict:
+               extra_callbacks: list[Callback] | None = None, progress: bool = True,
+               init_encoder: str | Path | None = None, train_fraction: float = 1.0) -> dict:
     """Train ``stream`` ('audio' | 'visual') on the gold splits; write into ``run_dir``:
-    model.safetensors, config.json, predictions.parquet, history.csv, plots; return scores."""
+    model.safetensors, config.json, predictions.parquet, history.csv, plots; return scores.
+
+    ``init_encoder``: encoder weights (safetensors, e.g. from self-supervised pretraining) to
+    start from instead of a random initialisation. ``train_fraction``: keep that fraction of
+    each training speaker's labelled clips (label-efficiency experiments)."""
     quiet()
     run_dir = Path(run_dir)
     if not resume:
@@ -95,13 +112,16 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
     enc = getattr(p.model, stream)
     dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
-                           normalise=p.features.audio.normalise)
+                           normalise=p.features.audio.normalise, train_fraction=train_fraction)
     module = EmotionModule(enc.name, dm.n_inputs, p.model.targets, enc.dim, enc.dropout, enc.pooling,
                            p.train.lr, p.train.weight_decay, p.train.max_epochs, p.train.seed,
                            p.train.mse_weight)
+    if init_encoder is not None:
+        load_encoder(module.model.encoder, init_encoder)
     flat = {"stream": stream, **{f"model.{k}": v for k, v in enc.model_dump().items()},
             **{f"train.{k}": v for k, v in p.train.model_dump().items()},
-            "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise}
+            "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise,
+            "init_encoder": str(init_encoder) if init_encoder else "random", "train_fraction": train_fraction}
     loggers = tracking.loggers(p.tracking, run_name, run_dir, flat)
     trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra_callbacks, progress)
     last = run_dir / "checkpoints" / "last.ckpt"

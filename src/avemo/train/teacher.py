@@ -1,4 +1,6 @@
-"""The ``teacher`` stage: the audio and the visual model trained on the gold train split."""
+"""The ``teacher`` stage: the audio and the visual model trained on the gold train split,
+each encoder starting from its self-supervised pretraining when
+``teacher.init_from_pretrained`` is set (the ``pretrain_<stream>`` stages' output)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,19 @@ from avemo.config import Params
 from avemo.train.fit import fit_stream
 
 
+def init_encoder(p: Params, stream: str) -> Path | None:
+    """The pretrained encoder ``stream`` starts from, or None (random initialisation)."""
+    if not p.teacher.init_from_pretrained:
+        return None
+    from avemo.ssl.pretrain import encoder_path
+
+    return encoder_path(p, stream)
+
+
 def run(p: Params, *, resume: bool = False, progress: bool = True) -> dict[str, dict]:
     """Train every stream in ``teacher.streams``; return {stream: {val: scores, test: scores}}."""
     return {
         stream: fit_stream(p, stream, Path(p.teacher.out_dir) / stream, f"teacher_{stream}",
-                           resume=resume, progress=progress)
+                           resume=resume, progress=progress, init_encoder=init_encoder(p, stream))
         for stream in p.teacher.streams
     }
