@@ -150,19 +150,22 @@ def test_features_without_validated_manifests_fails_clearly(pipeline, tmp_path):
     assert not (tmp_path / "features").exists()
 
 
-def test_fast_dev_run_features_teacher_evaluate(pipeline, tmp_path):
-    """The learning stages end to end on the tiny corpus: 2 epochs, tracked, scored."""
+def test_fast_dev_run_features_pretrain_teacher_evaluate(pipeline, tmp_path):
+    """The learning stages end to end on the tiny corpus: 1-2 epochs, tracked, scored."""
     _, p = pipeline
     cfg = yaml.safe_load(yaml.safe_dump(p))
     cfg["features"] = {"out_dir": str(tmp_path / "features"), "report": str(tmp_path / "features.json")}
     cfg["train"] = {"max_epochs": 2, "batch_size": 8}
     cfg["model"] = {"audio": {"name": "audio_cnn", "dim": 16}, "visual": {"name": "visual_cnn", "dim": 16}}
     cfg["teacher"] = {"out_dir": str(tmp_path / "teacher")}
+    cfg["pretrain"] = {"out_dir": str(tmp_path / "pretrain"), "reports_dir": str(tmp_path),
+                       "audio": {"objective": "simclr", "epochs": 1, "batch_size": 8},
+                       "visual": {"objective": "vicreg", "epochs": 1, "batch_size": 8}}
     cfg["tracking"] = {"mlflow_uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_dir": str(tmp_path / "mlruns")}
     cfg["evaluate"] = {"report": str(tmp_path / "metrics.json"), "plots_dir": str(tmp_path / "plots")}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    for stage in ("features", "teacher", "evaluate"):
+    for stage in ("features", "pretrain-audio", "pretrain-visual", "teacher", "evaluate"):
         res = _invoke(path, stage)
         assert res.exit_code == 0, (stage, res.output)
 
@@ -184,5 +187,9 @@ def test_fast_dev_run_features_teacher_evaluate(pipeline, tmp_path):
 
     client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("avemo").experiment_id])
-    assert {r.info.run_name for r in runs} >= {"teacher_audio", "teacher_visual"}
-    assert all("test/ccc_mean" in r.data.metrics for r in runs)
+    assert {r.info.run_name for r in runs} >= {"teacher_audio", "teacher_visual", "pretrain_audio_simclr",
+                                                "pretrain_visual_vicreg"}
+    assert all("test/ccc_mean" in r.data.metrics for r in runs if r.info.run_name.startswith("teacher"))
+    for stream in ("audio", "visual"):
+        rep = json.loads((tmp_path / f"pretrain_{stream}.json").read_text())
+        assert {"probe", "random_probe", "probe_plain", "embedding_std"} <= set(rep)

@@ -21,6 +21,7 @@ from avemo.train.fit import fit_stream, load_encoder
 def ssl_params(raw_params, feature_store, tmp_path) -> config.Params:
     p = yaml.safe_load(yaml.safe_dump(raw_params))
     p["features"]["out_dir"] = feature_store
+    p["features"]["audio"]["normalise"] = "global"  # the store plants arousal as a level: keep it
     p["train"].update(max_epochs=2, batch_size=16, patience=10)
     p["model"]["audio"].update(dim=16)
     p["model"]["visual"].update(dim=16)
