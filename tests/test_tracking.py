@@ -236,3 +236,17 @@ def test_no_network_no_env_leak_no_secrets(tracked_run):
         for blob in blobs:
             for needle in needles:
                 assert needle not in blob, f"{needle!r} found in {path}"
+
+
+def test_creating_a_run_leaves_the_environment_alone(monkeypatch, tmp_path):
+    """Lightning's MLFlowLogger calls mlflow.set_tracking_uri, which exports MLFLOW_TRACKING_URI;
+    a second run in the same process with other params must still use its own store."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("COMET_START_ONLINE", "0")
+    monkeypatch.delenv("COMET_API_KEY", raising=False)
+    for name in ("a", "b"):
+        cfg = TrackingConfig(mlflow_uri=f"sqlite:///{tmp_path}/{name}.db", artifact_dir=str(tmp_path / name))
+        logs = tracking.loggers(cfg, name, tmp_path / name, {"x": 1})
+        tracking.finalize(logs)
+        assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert (tmp_path / "a.db").is_file() and (tmp_path / "b.db").is_file()

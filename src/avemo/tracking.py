@@ -186,7 +186,11 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
         artifact_location=artifact_location,
         log_model=False,
     )
-    mlf.log_hyperparams(flat)  # also creates the run
+    # creating the run calls mlflow.set_tracking_uri, which (MLflow 3) also exports
+    # MLFLOW_TRACKING_URI: restore the caller's environment, or every later run in this process
+    # would take that URI as the user's override and ignore its own params
+    with _env(MLFLOW_TRACKING_URI=os.environ.get("MLFLOW_TRACKING_URI")):
+        mlf.log_hyperparams(flat)  # also creates the run
 
     _import_comet()
     # mode="create": a new experiment per run (offline archive named `<key>.zip`).

@@ -33,7 +33,10 @@ def test_store_holds_every_corpus_split_in_manifest_order(tiny_corpus, built):
             assert data.index["clip_id"].tolist() == want["clip_id"].tolist()
             pd.testing.assert_frame_equal(data.index[list(manifest.COLUMNS)], want.reset_index(drop=True),
                                           check_dtype=False)
-            assert sorted(s for s in data.tensors if not s.endswith("_offsets")) == sorted(stage.STREAMS[corpus])
+            extra = ["landmarks"] if corpus == "facesynthetics" else []  # FaceSynthetics' 70 points per image
+            assert sorted(s for s in data.tensors if not s.endswith("_offsets")) == sorted([*stage.STREAMS[corpus], *extra])
+            if extra:
+                assert data.tensors["landmarks"].shape == (len(data), 70, 2)
             for stream in stage.STREAMS[corpus]:
                 off = data.tensors[f"{stream}_offsets"]
                 assert off[0] == 0 and int(off[-1]) == len(data.tensors[stream]) and (torch.diff(off) > 0).all()
