@@ -57,3 +57,13 @@ def test_weights_are_safetensors_only(train_params, tmp_path):
     fit_stream(train_params, "visual", tmp_path / "v", "v", progress=False)
     exported = [p.name for p in Path(tmp_path / "v").iterdir() if p.is_file()]
     assert "model.safetensors" in exported and not any(n.endswith((".pt", ".pth", ".pkl")) for n in exported)
+
+
+def test_label_fraction_runs_as_many_steps_as_a_full_run(train_params, tmp_path):
+    from avemo.train.fit import epoch_scale
+
+    assert [epoch_scale(f) for f in (1.0, 0.5, 0.25, 0.1)] == [1, 2, 4, 10]
+    fit_stream(train_params, "audio", tmp_path / "q", "q", progress=False, train_fraction=0.25)
+    hist = pd.read_csv(tmp_path / "q" / "history.csv")
+    assert len(hist) == 4 * train_params.train.max_epochs  # 16 train rows over the 16-clip subset
+    assert hist["val_ccc_mean"].notna().sum() >= 4

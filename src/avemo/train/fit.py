@@ -53,7 +53,7 @@ class History(Callback):
 
 
 def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback] | None = None,
-                  progress: bool = True) -> tuple[pl.Trainer, ModelCheckpoint, History]:
+                  progress: bool = True, val_every: int = 1) -> tuple[pl.Trainer, ModelCheckpoint, History]:
     t = p.train
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=MONITOR, mode="max",
                            save_last=True, save_top_k=1)
@@ -66,8 +66,16 @@ def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback]
         strategy=t.strategy, deterministic=t.deterministic, callbacks=callbacks + (extra or []),
         logger=loggers or False, log_every_n_steps=1, default_root_dir=run_dir,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=progress,
+        check_val_every_n_epoch=val_every,
     )
     return trainer, ckpt, history
+
+
+def epoch_scale(train_fraction: float) -> int:
+    """How many epochs over a ``train_fraction`` subset make one epoch's worth of optimisation
+    steps: label-efficiency runs train as many steps as a full run (and validate, and count
+    early-stopping patience, once per such block), not ten times fewer."""
+    return max(1, round(1 / train_fraction))
 
 
 def load_encoder(encoder: torch.nn.Module, path: str | Path) -> None:
@@ -110,6 +118,9 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
         shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
+    scale = epoch_scale(train_fraction)
+    if scale > 1:
+        p = p.model_copy(update={"train": p.train.model_copy(update={"max_epochs": p.train.max_epochs * scale})})
     enc = getattr(p.model, stream)
     dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
                            normalise=p.features.audio.normalise, train_fraction=train_fraction)
@@ -123,7 +134,7 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
             "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise,
             "init_encoder": str(init_encoder) if init_encoder else "random", "train_fraction": train_fraction}
     loggers = tracking.loggers(p.tracking, run_name, run_dir, flat)
-    trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra_callbacks, progress)
+    trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra_callbacks, progress, val_every=scale)
     last = run_dir / "checkpoints" / "last.ckpt"
     trainer.fit(module, dm, ckpt_path=str(last) if resume and last.is_file() else None)
 
