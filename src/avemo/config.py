@@ -194,6 +194,7 @@ class TrainConfig(Section):
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
     mse_weight: float = Field(default=0.1, ge=0)
+    pretrained_lr_mult: float = Field(default=1.0, gt=0)  # encoder lr factor when it starts pretrained
     patience: int = Field(default=8, ge=1)
     max_audio_frames: int = Field(default=400, ge=8)
     max_video_frames: int = Field(default=40, ge=2)
@@ -209,7 +210,8 @@ class TrainConfig(Section):
 class TeacherConfig(Section):
     out_dir: str = "models/teacher"
     streams: list[Literal["audio", "visual"]] = ["audio", "visual"]
-    init_from_pretrained: bool = True  # start each encoder from pretrain.out_dir/<stream>
+    # streams whose encoder starts from pretrain.out_dir/<stream>/encoder.safetensors
+    init_from_pretrained: list[Literal["audio", "visual"]] = ["audio", "visual"]
 
 
 # --- self-supervised pretraining ------------------------------------------------------

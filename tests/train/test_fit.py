@@ -67,3 +67,23 @@ def test_label_fraction_runs_as_many_steps_as_a_full_run(train_params, tmp_path)
     hist = pd.read_csv(tmp_path / "q" / "history.csv")
     assert len(hist) == 4 * train_params.train.max_epochs  # 16 train rows over the 16-clip subset
     assert hist["val_ccc_mean"].notna().sum() >= 4
+
+
+def test_pretrained_encoder_learns_at_its_own_rate():
+    from avemo.train.module import EmotionModule
+
+    m = EmotionModule("audio_cnn", 16, ["valence", "arousal"], dim=8, lr=0.01, encoder_lr_mult=0.1)
+    groups = m.configure_optimizers()["optimizer"].param_groups
+    assert [g["lr"] for g in groups] == [pytest.approx(0.001), 0.01]
+    n_enc = sum(p.numel() for p in m.model.encoder.parameters())
+    assert sum(p.numel() for p in groups[0]["params"]) == n_enc
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in m.parameters())
+
+
+def test_teacher_initialises_only_the_listed_streams(train_params):
+    from avemo.train.teacher import init_encoder
+
+    p = train_params.model_copy(update={"teacher": train_params.teacher.model_copy(
+        update={"init_from_pretrained": ["audio"]})})
+    assert init_encoder(p, "audio").name == "encoder.safetensors"
+    assert init_encoder(p, "visual") is None

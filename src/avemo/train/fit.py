@@ -83,7 +83,7 @@ def load_encoder(encoder: torch.nn.Module, path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no pretrained encoder; run `avemo pretrain-<stream>` first "
-                                "or set teacher.init_from_pretrained: false")
+                                "or leave the stream out of teacher.init_from_pretrained")
     try:
         encoder.load_state_dict(load_file(str(path)))
     except RuntimeError as err:
@@ -126,7 +126,7 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
                            normalise=p.features.audio.normalise, train_fraction=train_fraction)
     module = EmotionModule(enc.name, dm.n_inputs, p.model.targets, enc.dim, enc.dropout, enc.pooling,
                            p.train.lr, p.train.weight_decay, p.train.max_epochs, p.train.seed,
-                           p.train.mse_weight)
+                           p.train.mse_weight, p.train.pretrained_lr_mult if init_encoder is not None else 1.0)
     if init_encoder is not None:
         load_encoder(module.model.encoder, init_encoder)
     flat = {"stream": stream, **{f"model.{k}": v for k, v in enc.model_dump().items()},

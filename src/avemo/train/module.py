@@ -13,7 +13,8 @@ from avemo.train.losses import ccc_loss
 class EmotionModule(pl.LightningModule):
     def __init__(self, encoder: str, n_inputs: int, targets: list[str], dim: int = 96,
                  dropout: float = 0.2, pooling: str = "attention", lr: float = 2e-3,
-                 weight_decay: float = 1e-4, max_epochs: int = 40, seed: int = 0, mse_weight: float = 0.1):
+                 weight_decay: float = 1e-4, max_epochs: int = 40, seed: int = 0, mse_weight: float = 0.1,
+                 encoder_lr_mult: float = 1.0):
         super().__init__()
         self.save_hyperparameters()
         self.targets = list(targets)
@@ -59,6 +60,13 @@ class EmotionModule(pl.LightningModule):
         return {"clip": bounded(out["clip"]), "index": batch["index"]}
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        # a pretrained encoder is fine-tuned at encoder_lr_mult x the learning rate of the
+        # freshly initialised pooling and head, so that early large updates do not wash it out
+        enc = list(self.model.encoder.parameters())
+        ids = {id(q) for q in enc}
+        rest = [q for q in self.parameters() if id(q) not in ids]
+        lr = self.hparams.lr
+        opt = torch.optim.AdamW([{"params": enc, "lr": lr * self.hparams.encoder_lr_mult}, {"params": rest, "lr": lr}],
+                                lr=lr, weight_decay=self.hparams.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.hparams.max_epochs)
         return {"optimizer": opt, "lr_scheduler": sched}

@@ -1,6 +1,6 @@
 """The ``teacher`` stage: the audio and the visual model trained on the gold train split,
-each encoder starting from its self-supervised pretraining when
-``teacher.init_from_pretrained`` is set (the ``pretrain_<stream>`` stages' output)."""
+each encoder starting from its self-supervised pretraining when its stream is listed in
+``teacher.init_from_pretrained`` (the ``pretrain_<stream>`` stages' output)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from avemo.train.fit import fit_stream
 
 def init_encoder(p: Params, stream: str) -> Path | None:
     """The pretrained encoder ``stream`` starts from, or None (random initialisation)."""
-    if not p.teacher.init_from_pretrained:
+    if stream not in p.teacher.init_from_pretrained:
         return None
     from avemo.ssl.pretrain import encoder_path
 
