@@ -18,8 +18,8 @@ from rich.table import Table
 
 from avemo.config import Params
 from avemo.io import write_json
-from avemo.ssl.pretrain import probe_pair, read_config
 from avemo.ssl.pretrain import pretrain as pretrain_stream
+from avemo.ssl.pretrain import probe_pair, read_config
 from avemo.train.fit import fit_stream
 
 STRONG = {"audio": "arousal", "visual": "valence"}
