@@ -117,6 +117,7 @@ def features(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 
 def _pretrain(params: Path, stream: str) -> None:
+    from avemo.ssl import STRONG
     from avemo.ssl import pretrain as stage
 
     p = _load(params)
@@ -124,7 +125,7 @@ def _pretrain(params: Path, stream: str) -> None:
         report = stage.run(p, stream)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    strong = "arousal" if stream == "audio" else "valence"
+    strong = STRONG[stream]
     console.print(f"[bold]{stream}[/bold] {report['objective']}: linear probe ccc_{strong} "
                   f"{report['probe'][f'ccc_{strong}']:.3f} vs random encoder "
                   f"{report['random_probe'][f'ccc_{strong}']:.3f}; embedding_std {report['embedding_std']}, "

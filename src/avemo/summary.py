@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 
 from avemo.config import Params
+from avemo.ssl import STRONG
 
 
 def _load(path: str) -> dict | None:
@@ -69,8 +70,6 @@ def metrics_table(report: dict, source: str = "") -> Table:
         t.add_row(name, *(f"{s[k]:.3f}" for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean")))
     return t
 
-
-STRONG = {"audio": "arousal", "visual": "valence"}
 
 
 def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:

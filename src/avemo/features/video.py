@@ -264,16 +264,21 @@ def face_track(
     return FaceTracker(cascade, min_face_frac, smooth, margin).track(frames_grey)
 
 
+def _crop_window(box: np.ndarray, margin: float) -> tuple[int, int, int]:
+    """The square pixel window ``(left, top, side)`` that :func:`crop_faces` cuts at ``box``."""
+    x0, y0, x1, y1 = box
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (1 + 2 * margin) / 2
+    return round(cx - half), round(cy - half), max(1, round(2 * half))
+
+
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, px: int, margin: float = 0.0) -> np.ndarray:
     """Grey square crops ``(T, px, px)`` uint8 of ``frames`` (RGB or grey) at ``boxes``
     (``(x0, y0, x1, y1)``, already holding the tracker's margin; ``margin`` widens them
     further). Parts outside the frame repeat the border pixels; resized with INTER_AREA."""
     grey = to_grey(frames)
     out = np.empty((len(grey), px, px), dtype=np.uint8)
-    for k, (f, (x0, y0, x1, y1)) in enumerate(zip(grey, boxes, strict=True)):
-        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (1 + 2 * margin) / 2
-        a, b = round(cx - half), round(cy - half)
-        s = max(1, round(2 * half))
+    for k, (f, box) in enumerate(zip(grey, boxes, strict=True)):
+        a, b, s = _crop_window(box, margin)
         patch = f[max(0, b) : max(0, b + s), max(0, a) : max(0, a + s)]
         top, left = max(0, -b), max(0, -a)
         bottom, right = s - top - patch.shape[0], s - left - patch.shape[1]
@@ -288,10 +293,7 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, px: int, margin: float = 0
 def crop_coordinates(points: np.ndarray, box: np.ndarray, margin: float = 0.0) -> np.ndarray:
     """Image points ``(K, 2)`` (x, y) -> the coordinates of :func:`crop_faces`' crop at ``box``,
     scaled to [-1, 1] over the crop (the convention of ``torch.nn.functional.affine_grid``)."""
-    x0, y0, x1, y1 = box
-    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (1 + 2 * margin) / 2
-    a, b = round(cx - half), round(cy - half)
-    s = max(1, round(2 * half))
+    a, b, s = _crop_window(box, margin)
     return np.stack([(points[:, 0] - a) / s * 2 - 1, (points[:, 1] - b) / s * 2 - 1], axis=1).astype(np.float32)
 
 

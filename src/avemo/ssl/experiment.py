@@ -18,11 +18,10 @@ from rich.table import Table
 
 from avemo.config import Params
 from avemo.io import write_json
+from avemo.ssl import STRONG
 from avemo.ssl.pretrain import pretrain as pretrain_stream
-from avemo.ssl.pretrain import probe_pair, read_config
+from avemo.ssl.pretrain import probe_pair
 from avemo.train.fit import fit_stream
-
-STRONG = {"audio": "arousal", "visual": "valence"}
 
 
 def pct_key(kind: str, fraction: float) -> str:
@@ -38,7 +37,7 @@ def _objective(p: Params, stream: str, objective: str, run_dir: Path, landmarks_
     summary = pretrain_stream(p, stream, objective, run_dir, f"ssl_{stream}_{objective}", progress=False,
                               landmarks_weight=landmarks_weight)
     weights = run_dir / "encoder.safetensors"
-    probes = probe_pair(p, stream, weights, int(read_config(run_dir)["n_inputs"]))
+    probes = probe_pair(p, stream, weights, summary["n_inputs"])
     ft = _finetune(p, stream, run_dir / "finetune", f"ssl_{stream}_{objective}_finetune", weights)
     return {**probes,
             pct_key("finetune", p.pretrain.experiment.label_fraction): ft,

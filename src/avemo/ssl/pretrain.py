@@ -28,11 +28,11 @@ from avemo.config import Params
 from avemo.features import store
 from avemo.io import atomic_path, write_json
 from avemo.models.encoders import build as build_encoder
-from avemo.ssl import probe, views
+from avemo.ssl import STRONG, probe, views
 from avemo.ssl.data import TwoViewDataset, collate_pairs
 from avemo.ssl.module import PretrainModule
 from avemo.train.data import EpochSampler, transform_for
-from avemo.train.fit import History, quiet
+from avemo.train.fit import History, load_encoder, quiet, trainer_settings
 
 CORPUS = {"audio": "tedlium", "visual": "facesynthetics"}
 SPLIT = "unlabelled"
@@ -60,14 +60,9 @@ def _dataset(p: Params, stream: str, data: store.Split, landmarks_weight: float)
 
 
 def _trainer(p: Params, epochs: int, loggers: list, history: History, progress: bool) -> pl.Trainer:
-    t = p.train
     callbacks = [history] + ([RichProgressBar(leave=False)] if progress else [])
-    return pl.Trainer(
-        max_epochs=epochs, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
-        strategy=t.strategy, deterministic=t.deterministic, callbacks=callbacks, logger=loggers or False,
-        log_every_n_steps=1, enable_checkpointing=False, enable_model_summary=False,
-        enable_progress_bar=progress,
-    )
+    return pl.Trainer(max_epochs=epochs, callbacks=callbacks, logger=loggers or False, enable_checkpointing=False,
+                      **trainer_settings(p, progress))
 
 
 def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_name: str, *,
@@ -103,15 +98,16 @@ def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_na
     trainer.fit(module, loader)
     seconds = time.perf_counter() - t0
     last = history.rows[-1] if history.rows else {}
-    summary = {"objective": objective, "epochs": cfg.epochs, "items": len(ds), "landmarks_weight": lw,
+    summary = {"objective": objective, "epochs": cfg.epochs, "items": len(ds), "n_inputs": n_inputs,
+               "landmarks_weight": lw,
                "seconds": round(seconds, 1),
                "embedding_std": round(float(last.get("train_embedding_std", float("nan"))), 4),
                "effective_rank": round(float(last.get("train_effective_rank", float("nan"))), 2)}
     weights = run_dir / "encoder.safetensors"
     with atomic_path(weights) as tmp:
         module.save_encoder(tmp)
-    write_json(run_dir / "config.json", {"stream": stream, "encoder": enc.name, "n_inputs": n_inputs,
-                                         "dim": enc.dim, "dropout": enc.dropout, **summary})
+    write_json(run_dir / "config.json", {"stream": stream, "encoder": enc.name, "dim": enc.dim,
+                                         "dropout": enc.dropout, **summary})
     with atomic_path(run_dir / "history.csv") as tmp:
         pd.DataFrame(history.rows).to_csv(tmp, index=False)
     tracking.log_files(loggers, {"weights": weights, "config.json": run_dir / "config.json",
@@ -132,8 +128,6 @@ def probe_pair(p: Params, stream: str, weights: str | Path, n_inputs: int) -> di
     the encoder in ``weights`` and of a random one (IEMOCAP-shaped gold splits: ridge fitted on
     train, strength on val, test scores); ``probe`` uses ``pretrain.probe`` as protocol
     (see :mod:`avemo.ssl.probe`), ``*_plain`` the other one."""
-    from avemo.train.fit import load_encoder
-
     enc = getattr(p.model, stream)
     kw = {"normalise": p.features.audio.normalise, "dims": tuple(p.model.targets),
           "frame_step": p.train.video_frame_step if stream == "visual" else 1}
@@ -151,15 +145,9 @@ def run(p: Params, stream: str, *, progress: bool = True) -> dict:
     cfg = getattr(p.pretrain, stream)
     run_dir = Path(p.pretrain.out_dir) / stream
     summary = pretrain(p, stream, cfg.objective, run_dir, f"pretrain_{stream}_{cfg.objective}", progress=progress)
-    n_inputs = int(read_config(run_dir)["n_inputs"])
-    report = {**summary, **probe_pair(p, stream, run_dir / "encoder.safetensors", n_inputs)}
-    strong = "arousal" if stream == "audio" else "valence"
+    report = {**summary, **probe_pair(p, stream, run_dir / "encoder.safetensors", summary["n_inputs"])}
+    strong = STRONG[stream]
     report["probe_gain_" + strong] = round(report["probe"][f"ccc_{strong}"] - report["random_probe"][f"ccc_{strong}"], 4)
     write_json(report_path(p, stream), report)
     return report
 
-
-def read_config(run_dir: str | Path) -> dict:
-    import json
-
-    return json.loads((Path(run_dir) / "config.json").read_text())

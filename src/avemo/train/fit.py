@@ -52,6 +52,15 @@ class History(Callback):
         self.rows = list(state["rows"])
 
 
+def trainer_settings(p: Params, progress: bool) -> dict:
+    """The ``pl.Trainer`` arguments every training run takes from params (hardware, precision,
+    strategy, determinism) plus the quiet console defaults."""
+    t = p.train
+    return dict(accelerator=t.accelerator, devices=t.devices, precision=t.precision, strategy=t.strategy,
+                deterministic=t.deterministic, log_every_n_steps=1, enable_model_summary=False,
+                enable_progress_bar=progress)
+
+
 def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback] | None = None,
                   progress: bool = True, val_every: int = 1) -> tuple[pl.Trainer, ModelCheckpoint, History]:
     t = p.train
@@ -62,11 +71,9 @@ def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback]
     if progress:
         callbacks.append(RichProgressBar(leave=False))
     trainer = pl.Trainer(
-        max_epochs=t.max_epochs, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
-        strategy=t.strategy, deterministic=t.deterministic, callbacks=callbacks + (extra or []),
-        logger=loggers or False, log_every_n_steps=1, default_root_dir=run_dir,
-        num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=progress,
-        check_val_every_n_epoch=val_every,
+        max_epochs=t.max_epochs, callbacks=callbacks + (extra or []), logger=loggers or False,
+        default_root_dir=run_dir, num_sanity_val_steps=0, check_val_every_n_epoch=val_every,
+        **trainer_settings(p, progress),
     )
     return trainer, ckpt, history
 
