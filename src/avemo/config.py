@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -195,6 +195,9 @@ class TrainConfig(Section):
     weight_decay: float = Field(default=1e-4, ge=0)
     mse_weight: float = Field(default=0.1, ge=0)
     pretrained_lr_mult: float = Field(default=1.0, gt=0)  # encoder lr factor when it starts pretrained
+    # LP-FT, per stream: a pretrained encoder stays frozen for this many epochs (of a full run)
+    # while pooling and head learn, then fine-tunes; 0 = from the start, >= max_epochs = frozen
+    pretrained_freeze_epochs: dict[Literal["audio", "visual"], Annotated[int, Field(ge=0)]] = {}
     patience: int = Field(default=8, ge=1)
     max_audio_frames: int = Field(default=400, ge=8)
     max_video_frames: int = Field(default=40, ge=2)
@@ -241,6 +244,7 @@ class SSLExperiment(Section):
     pretraining vs from scratch with a fraction of the gold train labels."""
 
     label_fraction: float = Field(default=0.1, gt=0, le=1)
+    seeds: list[int] = Field(default=[42], min_length=1)  # 10% runs: one label subset and init per seed, averaged
     landmarks_weight: float = Field(default=1.0, gt=0)  # faces: the auxiliary's weight when toggled on
     report: str = "reports/ssl.json"
     out_dir: str = "models/ssl_experiment"

@@ -17,7 +17,7 @@ def exp_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["train"].update(max_epochs=1, batch_size=16)
     p["model"]["visual"].update(dim=16)
     p["pretrain"]["visual"].update(epochs=1, batch_size=16, compare=["simclr"], objective="simclr")
-    p["pretrain"]["experiment"].update(label_fraction=0.25, report=str(tmp_path / "ssl.json"),
+    p["pretrain"]["experiment"].update(label_fraction=0.25, seeds=[1, 2], report=str(tmp_path / "ssl.json"),
                                        out_dir=str(tmp_path / "exp"))
     p["tracking"].update(mlflow_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_dir=str(tmp_path / "mlruns"))
     return config.parse(p)
@@ -31,6 +31,9 @@ def test_visual_experiment_report_has_every_figure(exp_params, tmp_path):
     for key in ("probe", "random_probe", "finetune_25pct", "scratch_25pct"):
         assert {"ccc_valence", "ccc_arousal", "ccc_mean"} <= set(r[key]), key
     assert r["embedding_std"] > 0
+    per_seed = r["finetune_25pct"]["seeds"]
+    assert set(per_seed) == {"1", "2"} and per_seed["1"] != per_seed["2"]  # its own subset and init
+    assert r["finetune_25pct"]["ccc_mean"] == pytest.approx((per_seed["1"]["ccc_mean"] + per_seed["2"]["ccc_mean"]) / 2)
     abl = report["visual"]["landmarks_ablation"]
     assert abl["configured"] == 0.0 and abl["toggled"]["landmarks_weight"] == 1.0
     experiment.write(report, exp_params)

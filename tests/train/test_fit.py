@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import pytorch_lightning as pl
+import torch
 from safetensors.torch import load_file
 
 from avemo.train.fit import fit_stream
@@ -74,9 +75,9 @@ def test_pretrained_encoder_learns_at_its_own_rate():
 
     m = EmotionModule("audio_cnn", 16, ["valence", "arousal"], dim=8, lr=0.01, encoder_lr_mult=0.1)
     groups = m.configure_optimizers()["optimizer"].param_groups
-    assert [g["lr"] for g in groups] == [pytest.approx(0.001), 0.01]
+    assert [g["lr"] for g in groups] == [0.01, pytest.approx(0.001)]  # the encoder last, as BackboneFinetuning adds it
     n_enc = sum(p.numel() for p in m.model.encoder.parameters())
-    assert sum(p.numel() for p in groups[0]["params"]) == n_enc
+    assert sum(p.numel() for p in groups[1]["params"]) == n_enc
     assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in m.parameters())
 
 
@@ -87,3 +88,28 @@ def test_teacher_initialises_only_the_listed_streams(train_params):
         update={"init_from_pretrained": ["audio"]})})
     assert init_encoder(p, "audio").name == "encoder.safetensors"
     assert init_encoder(p, "visual") is None
+
+
+class EncoderSnapshots(pl.Callback):
+    def __init__(self):
+        self.snaps = []
+
+    def on_train_epoch_end(self, trainer, module):
+        self.snaps.append({k: v.detach().clone() for k, v in module.model.encoder.state_dict().items()})
+
+
+def test_lp_ft_keeps_the_pretrained_encoder_frozen_then_fine_tunes(train_params, tmp_path):
+    from safetensors.torch import save_file
+
+    from avemo.train.module import EmotionModule
+
+    enc = EmotionModule("audio_cnn", 16, ["valence", "arousal"], dim=train_params.model.audio.dim).model.encoder
+    init = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in enc.state_dict().items()}, str(init))
+    p = train_params.model_copy(update={"train": train_params.train.model_copy(
+        update={"pretrained_freeze_epochs": {"audio": 2}})})
+    snaps = EncoderSnapshots()
+    fit_stream(p, "audio", tmp_path / "lpft", "lpft", progress=False, init_encoder=init, extra_callbacks=[snaps])
+    start = load_file(str(init))
+    same = [all(torch.equal(s[k], start[k]) for k in start if "running" not in k) for s in snaps.snaps]
+    assert same[:2] == [True, True] and not any(same[2:])  # linear probe for 2 epochs, then fine-tuning

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from rich.table import Table
 
 from avemo.config import Params
@@ -29,8 +30,16 @@ def pct_key(kind: str, fraction: float) -> str:
 
 
 def _finetune(p: Params, stream: str, run_dir: Path, name: str, init: Path | None) -> dict:
-    f = p.pretrain.experiment.label_fraction
-    return fit_stream(p, stream, run_dir, name, progress=False, init_encoder=init, train_fraction=f)["test"]
+    """Test scores with ``label_fraction`` of the labels, averaged over ``experiment.seeds``
+    (each seed draws its own label subset and initialisation); per-seed scores under ``seeds``."""
+    exp = p.pretrain.experiment
+    runs = {}
+    for seed in exp.seeds:
+        ps = p.model_copy(update={"train": p.train.model_copy(update={"seed": seed})})
+        runs[seed] = fit_stream(ps, stream, run_dir / f"seed{seed}", f"{name}_seed{seed}", progress=False,
+                                init_encoder=init, train_fraction=exp.label_fraction)["test"]
+    mean = {k: float(np.mean([r[k] for r in runs.values()])) for k in next(iter(runs.values()))}
+    return {**mean, "seeds": {str(s): r for s, r in runs.items()}}
 
 
 def _objective(p: Params, stream: str, objective: str, run_dir: Path, landmarks_weight: float | None = None) -> dict:
@@ -85,6 +94,7 @@ def run(p: Params, streams: list[str], progress: Callable[[int, int], None] | No
     for stream in streams:
         report[stream] = run_stream(p, stream, step)
     report["label_fraction"] = p.pretrain.experiment.label_fraction
+    report["seeds"] = p.pretrain.experiment.seeds
     return report
 
 
@@ -101,7 +111,9 @@ def rows(report: dict) -> list[tuple[str, str, dict]]:
 def table(report: dict) -> Table:
     f = report.get("label_fraction", 0.1)
     ft, sc = pct_key("finetune", f), pct_key("scratch", f)
-    t = Table(title=f"Self-supervised pretraining (test split CCC) — {round(f * 100)}% labels for fine-tuning")
+    n = len(report.get("seeds", [0]))
+    t = Table(title=f"Self-supervised pretraining (test split CCC) — {round(f * 100)}% labels for fine-tuning, "
+                    f"mean of {n} seed(s)")
     for c in ("stream", "objective", "probe (strong dim)", "random probe", "gain",
               f"finetune {round(f * 100)}% mean", f"scratch {round(f * 100)}% mean", "gain", "emb. std"):
         t.add_column(c, justify="left" if c in ("stream", "objective") else "right")

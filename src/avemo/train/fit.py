@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.callbacks import BackboneFinetuning, Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from safetensors.torch import load_file, save_file
 
 from avemo import tracking
@@ -85,6 +85,14 @@ def epoch_scale(train_fraction: float) -> int:
     return max(1, round(1 / train_fraction))
 
 
+def lp_ft(unfreeze_at: int, lr_mult: float) -> BackboneFinetuning:
+    """LP-FT (Kumar et al., 2022): the pretrained encoder stays frozen while the new pooling
+    and head fit its features, then fine-tunes at ``lr_mult`` x the head's learning rate; fine-
+    tuning from the start lets a random head's gradients distort the pretrained features."""
+    return BackboneFinetuning(unfreeze_backbone_at_epoch=unfreeze_at, lambda_func=lambda _: 1.0,
+                              backbone_initial_ratio_lr=lr_mult, should_align=True, train_bn=False)
+
+
 def load_encoder(encoder: torch.nn.Module, path: str | Path) -> None:
     """Load encoder weights from a safetensors file (never a pickle); every key must match."""
     path = Path(path)
@@ -141,7 +149,11 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
             "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise,
             "init_encoder": str(init_encoder) if init_encoder else "random", "train_fraction": train_fraction}
     loggers = tracking.loggers(p.tracking, run_name, run_dir, flat)
-    trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra_callbacks, progress, val_every=scale)
+    extra = list(extra_callbacks or [])
+    freeze = p.train.pretrained_freeze_epochs.get(stream, 0)
+    if init_encoder is not None and freeze > 0:
+        extra.append(lp_ft(freeze * scale, p.train.pretrained_lr_mult))
+    trainer, ckpt, history = build_trainer(p, run_dir, loggers, extra, progress, val_every=scale)
     last = run_dir / "checkpoints" / "last.ckpt"
     trainer.fit(module, dm, ckpt_path=str(last) if resume and last.is_file() else None)
 

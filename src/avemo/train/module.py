@@ -24,6 +24,11 @@ class EmotionModule(pl.LightningModule):
         self.val_pcc = PearsonCorrCoef(num_outputs=k)
         self.val_mse = MeanSquaredError(num_outputs=k)
 
+    @property
+    def backbone(self) -> torch.nn.Module:
+        """The encoder, under the name Lightning's BackboneFinetuning (LP-FT) looks for."""
+        return self.model.encoder
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.model(x, mask)
 
@@ -61,12 +66,13 @@ class EmotionModule(pl.LightningModule):
 
     def configure_optimizers(self):
         # a pretrained encoder is fine-tuned at encoder_lr_mult x the learning rate of the
-        # freshly initialised pooling and head, so that early large updates do not wash it out
-        enc = list(self.model.encoder.parameters())
-        ids = {id(q) for q in enc}
+        # freshly initialised pooling and head, so that early large updates do not wash it out;
+        # a frozen one (LP-FT) joins later through BackboneFinetuning
+        enc = [q for q in self.model.encoder.parameters() if q.requires_grad]
+        ids = {id(q) for q in self.model.encoder.parameters()}
         rest = [q for q in self.parameters() if id(q) not in ids]
         lr = self.hparams.lr
-        opt = torch.optim.AdamW([{"params": enc, "lr": lr * self.hparams.encoder_lr_mult}, {"params": rest, "lr": lr}],
-                                lr=lr, weight_decay=self.hparams.weight_decay)
+        groups = [{"params": rest, "lr": lr}] + ([{"params": enc, "lr": lr * self.hparams.encoder_lr_mult}] if enc else [])
+        opt = torch.optim.AdamW(groups, lr=lr, weight_decay=self.hparams.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.hparams.max_epochs)
         return {"optimizer": opt, "lr_scheduler": sched}
