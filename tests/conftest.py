@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from avemo import config
 from avemo.features import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,13 +67,28 @@ def _synthetic_split(rng: np.random.Generator, n: int, split: str) -> tuple[pd.D
     return index, {"audio": a_data, "audio_offsets": a_off, "video": v_data, "video_offsets": v_off}
 
 
-def _unlabelled(rng: np.random.Generator, corpus: str, n: int) -> tuple[pd.DataFrame, dict]:
-    """TED-LIUM-like audio segments or FaceSynthetics-like single faces (+ landmarks, some NaN)
-    carrying the same planted cues as the labelled store."""
+def _unlabelled(rng: np.random.Generator, corpus: str, n: int, raw: Path) -> tuple[pd.DataFrame, dict]:
+    """TED-LIUM-like audio segments (four talks) or FaceSynthetics-like single faces (+
+    landmarks, some NaN) carrying the same planted cues as the labelled store; the values
+    behind the cues go to ``raw/<corpus>/_truth`` as the generator writes them."""
+    from avemo.data import tedlium
+
     index, tensors = _synthetic_split(rng, n, "unlabelled")
+    truth = index[["valence", "arousal", "dominance"]].copy()
     index = index.assign(corpus=corpus, label_source="none", valence=np.nan, arousal=np.nan, dominance=np.nan)
+    out = raw / corpus / "_truth"
+    out.mkdir(parents=True)
     if corpus == "tedlium":
+        talks, starts = [f"Talk{i % 4}_2020" for i in range(n)], [5.0 * i for i in range(n)]
+        index["speaker"] = talks
+        index["clip_id"] = [tedlium.clip_id(t, s, s + 3) for t, s in zip(talks, starts, strict=True)]
+        truth = truth.assign(talk=talks, start=starts, end=[s + 3 for s in starts])
+        for talk, rows in truth.groupby("talk"):
+            rows[["talk", "start", "end", "valence", "arousal", "dominance"]].to_csv(out / f"{talk}.csv", index=False)
         return index, {k: v for k, v in tensors.items() if k.startswith("audio")}
+    index["clip_id"], index["speaker"] = [f"{i:06d}" for i in range(n)], None
+    truth.assign(id=index["clip_id"], identity="id0000")[["id", "identity", "valence", "arousal", "dominance"]].to_csv(
+        out / "faces.csv", index=False)
     frames = [tensors["video"][int(a)] for a in tensors["video_offsets"][:-1]]  # one frame per face
     v_data, v_off = store.pack([f[None].numpy() for f in frames], torch.uint8)
     lm = torch.from_numpy(rng.uniform(-0.8, 0.8, (n, 70, 2)).astype(np.float32))
@@ -92,7 +108,27 @@ def feature_store(tmp_path_factory) -> str:
             mel = tensors["audio"].float()
             store.write_stats(out, mel.mean(0), mel.std(0))
     for corpus, n in (("tedlium", 48), ("facesynthetics", 80)):
-        store.write(out, corpus, "unlabelled", *_unlabelled(rng, corpus, n))
+        store.write(out, corpus, "unlabelled", *_unlabelled(rng, corpus, n, out / "_raw"))
     return str(out)
 
+
+@pytest.fixture
+def train_params(raw_params, feature_store, tmp_path) -> config.Params:
+    """Params for training on the synthetic feature store: a few epochs of small models,
+    every output under ``tmp_path``."""
+    p = yaml.safe_load(yaml.safe_dump(raw_params))
+    p["features"]["out_dir"] = feature_store
+    p["features"]["audio"]["normalise"] = "global"  # the store plants arousal as a level: keep it
+    p["train"].update(max_epochs=4, batch_size=16, patience=10, lr=0.005)
+    p["model"]["audio"].update(dim=16)
+    p["model"]["visual"].update(dim=16)
+    p["teacher"].update(out_dir=str(tmp_path / "teacher"), init_from_pretrained=[])
+    p["pretrain"].update(out_dir=str(tmp_path / "pretrain"), reports_dir=str(tmp_path / "reports"))
+    p["ingest"].update(tedlium=f"{feature_store}/_raw/tedlium", facesynthetics=f"{feature_store}/_raw/facesynthetics")
+    p["pseudo"].update(out_dir=str(tmp_path / "pseudo"), report=str(tmp_path / "pseudo.json"), passes=4)
+    p["pseudo"]["select"].update(max_per_group=8)
+    p["pseudo"]["experiment"].update(fractions=[0.25, 1.0], out_dir=str(tmp_path / "pexp"))
+    p["student"]["out_dir"] = str(tmp_path / "student")
+    p["tracking"].update(mlflow_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_dir=str(tmp_path / "mlruns"))
+    return config.parse(p)
 

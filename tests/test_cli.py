@@ -132,7 +132,7 @@ def test_corrupt_wav_fails_validation_then_quarantine_passes(pipeline, tmp_path)
     assert _digest(raw) == before
 
 
-@pytest.mark.parametrize("cmd", ["features", "teacher", "evaluate"])
+@pytest.mark.parametrize("cmd", ["features", "teacher", "pseudo-label", "student", "pseudo-experiment", "evaluate"])
 def test_learning_commands_have_help(cmd):
     res = runner.invoke(app, [cmd, "--help"])
     assert res.exit_code == 0 and "--params" in res.output
@@ -150,7 +150,7 @@ def test_features_without_validated_manifests_fails_clearly(pipeline, tmp_path):
     assert not (tmp_path / "features").exists()
 
 
-def test_fast_dev_run_features_pretrain_teacher_evaluate(pipeline, tmp_path):
+def test_fast_dev_run_features_pretrain_teacher_pseudo_student_evaluate(pipeline, tmp_path):
     """The learning stages end to end on the tiny corpus: 1-2 epochs, tracked, scored."""
     _, p = pipeline
     cfg = yaml.safe_load(yaml.safe_dump(p))
@@ -163,16 +163,24 @@ def test_fast_dev_run_features_pretrain_teacher_evaluate(pipeline, tmp_path):
                        "visual": {"objective": "vicreg", "epochs": 1, "batch_size": 8}}
     cfg["tracking"] = {"mlflow_uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_dir": str(tmp_path / "mlruns")}
     cfg["evaluate"] = {"report": str(tmp_path / "metrics.json"), "plots_dir": str(tmp_path / "plots")}
+    cfg["pseudo"] = {"out_dir": str(tmp_path / "pseudo"), "report": str(tmp_path / "pseudo.json"), "passes": 3}
+    cfg["student"] = {"out_dir": str(tmp_path / "student")}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    for stage in ("features", "pretrain-audio", "pretrain-visual", "teacher", "evaluate"):
+    res = _invoke(path, "student")
+    assert res.exit_code == 1 and "avemo pseudo-label" in res.output.replace("\n", " ")
+    for stage in ("features", "pretrain-audio", "pretrain-visual", "teacher", "pseudo-label", "student", "evaluate"):
         res = _invoke(path, stage)
         assert res.exit_code == 0, (stage, res.output)
 
     feats = json.loads((tmp_path / "features.json").read_text())
     assert feats["detection_rate"]["iemocap"] > 0.5 and feats["audio_rtf"] > 100
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"audio", "visual"}
+    assert set(metrics["models"]) == {"audio", "visual", "student_audio", "student_visual"}
+    pseudo = json.loads((tmp_path / "pseudo.json").read_text())
+    for stream in ("audio", "visual"):
+        assert 0 < pseudo[stream]["coverage"] <= 0.5 and "selected_vs_truth" in pseudo[stream]
+        assert (tmp_path / f"pseudo/{stream}.parquet").is_file()
     for m in metrics["models"].values():
         assert {"ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean"} <= set(m["test"])
     assert metrics["oracle"]["ccc_valence"] > 0.5

@@ -188,6 +188,66 @@ def teacher(
                                                                    if k.startswith("ccc")))
 
 
+@app.command("pseudo-label")
+def pseudo_label(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Each teacher labels its unlabelled corpus (MC-dropout uncertainty), confident and
+    plane-balanced items are selected -> data/pseudo/<stream>.parquet and reports/pseudo.json."""
+    from avemo.pseudo import report, stage
+
+    p = _load(params)
+    try:
+        frames = stage.run(p)
+        figures = report.run(p, frames)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    report.write(p, figures)
+    for stream, q in figures.items():
+        sel, rej = q["selected_vs_truth"] or {}, q["rejected_vs_truth"] or {}
+        console.print(f"[bold]{stream}[/bold] {q['selected']}/{q['items']} selected; CCC mean vs truth: "
+                      f"selected {sel.get('ccc_mean', float('nan')):.3f}, rejected {rej.get('ccc_mean', float('nan')):.3f}")
+
+
+@app.command("pseudo-experiment")
+def pseudo_experiment(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    streams: Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")] = None,
+) -> None:
+    """The label-efficiency experiment (not part of `dvc repro`): teacher vs student with each
+    fraction in pseudo.experiment.fractions of the gold labels -> reports/pseudo.json."""
+    from avemo.pseudo import experiment as stage
+    from avemo.pseudo import report
+
+    p = _load(params)
+    chosen = streams or ["audio", "visual"]
+    bad = [s for s in chosen if s not in ("audio", "visual")]
+    if bad:
+        _fail(f"--stream {bad[0]!r}: choose audio or visual", 2)
+    try:
+        with _progress("pseudo-experiment") as update:
+            new = stage.run(p, chosen, progress=update)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    old = report.read(p).get("label_efficiency", {})
+    merged = stage.merge(old, new)
+    report.write(p, {"label_efficiency": merged})
+    Console().print(stage.table(merged))
+
+
+@app.command()
+def student(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Train each stream on gold plus confidence-weighted pseudo labels (student.rounds rounds)."""
+    from avemo.train import student as stage
+
+    p = _load(params)
+    try:
+        scores = stage.run(p)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    for stream, s in scores.items():
+        console.print(f"[bold]student {stream}[/bold] test: " + ", ".join(
+            f"{k}={v:.3f}" for k, v in s["test"].items() if k.startswith("ccc")))
+
+
 @app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""

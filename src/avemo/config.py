@@ -260,6 +260,44 @@ class PretrainConfig(Section):
     experiment: SSLExperiment = SSLExperiment()
 
 
+class PseudoSelect(Section):
+    fraction: float = Field(default=0.5, gt=0, le=1)     # keep at most this fraction of the items
+    bins: int = Field(default=4, ge=1)                    # valence-arousal grid (bins x bins) to balance over
+    max_uncertainty: float | None = Field(default=None, gt=0)  # also drop items less certain than this
+    max_per_group: int | None = Field(default=None, ge=1)  # cap per talk (audio) / identity, where known
+
+
+class PseudoExperiment(Section):
+    """``avemo pseudo-experiment``: teacher vs student at several gold-label fractions."""
+
+    fractions: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.25, 1.0]
+    seeds: list[int] = Field(default=[42], min_length=1)
+    out_dir: str = "models/pseudo_experiment"
+
+
+class PseudoConfig(Section):
+    """The ``pseudo_label`` stage: each stream's teacher labels its unlabelled corpus."""
+
+    out_dir: str = "data/pseudo"                # <out_dir>/<stream>.parquet (a DVC artifact each)
+    report: str = "reports/pseudo.json"
+    corpora: dict[Literal["audio", "visual"], str] = {"audio": "tedlium", "visual": "facesynthetics"}
+    passes: int = Field(default=10, ge=1)       # MC-dropout passes (1 = no uncertainty)
+    min_spread: float = Field(default=0.25, ge=0)  # a dimension spread < this x its val spread is not labelled
+    seed: int = 0
+    select: PseudoSelect = PseudoSelect()
+    experiment: PseudoExperiment = PseudoExperiment()
+
+
+class StudentConfig(Section):
+    """The ``student`` stage: gold + confidence-weighted pseudo labels (noisy-student rounds)."""
+
+    out_dir: str = "models/student"
+    streams: list[Literal["audio", "visual"]] = ["audio", "visual"]
+    pseudo_weight: float = Field(default=0.5, ge=0)  # a pseudo label's weight = this x its confidence
+    rounds: int = Field(default=1, ge=1)             # > 1: each student relabels for the next round
+    init: Literal["teacher", "pretrained"] = "pretrained"  # teacher weights, or the teacher's own start
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -283,6 +321,8 @@ class Params(Section):
     train: TrainConfig = TrainConfig()
     teacher: TeacherConfig = TeacherConfig()
     pretrain: PretrainConfig = PretrainConfig()
+    pseudo: PseudoConfig = PseudoConfig()
+    student: StudentConfig = StudentConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

@@ -50,6 +50,9 @@ def table(params: Params) -> Group:
     ssl = {s: _load(f"{params.pretrain.reports_dir}/pretrain_{s}.json") for s in ("audio", "visual")}
     if any(ssl.values()):
         parts.append(pretrain_table(ssl, params.pretrain.reports_dir))
+    pseudo = _load(params.pseudo.report)
+    if pseudo and any(s in pseudo for s in ("audio", "visual")):
+        parts.append(pseudo_table(pseudo, params.pseudo.report))
     metrics = _load(params.evaluate.report)
     if metrics:
         parts.append(metrics_table(metrics, params.evaluate.report))
@@ -84,4 +87,21 @@ def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:
         k = f"ccc_{STRONG[stream]}"
         t.add_row(stream, r["objective"], k, f"{r['probe'][k]:.3f}", f"{r['random_probe'][k]:.3f}",
                   f"{r['probe'][k] - r['random_probe'][k]:+.3f}", f"{r['embedding_std']:.4f}", f"{r['seconds']:.0f}")
+    return t
+
+
+def pseudo_table(report: dict, source: str = "") -> Table:
+    """Pseudo-labels against the hidden truth: selected vs rejected (CCC mean), coverage."""
+    t = Table(title=f"Pseudo-labels vs the hidden truth (CCC mean; valence / arousal) — {source}")
+    for c in ("stream", "corpus", "selected / items", "selected", "rejected", "teacher version"):
+        t.add_column(c, justify="left" if c in ("stream", "corpus", "teacher version") else "right")
+
+    def cell(s: dict | None) -> str:
+        return "-" if not s else f"{s['ccc_mean']:.3f} ({s['ccc_valence']:.2f} / {s['ccc_arousal']:.2f})"
+
+    for stream in ("audio", "visual"):
+        q = report.get(stream)
+        if q:
+            t.add_row(stream, q["corpus"], f"{q['selected']} / {q['items']}", cell(q["selected_vs_truth"]),
+                      cell(q["rejected_vs_truth"]), q["teacher_version"])
     return t

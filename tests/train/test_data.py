@@ -23,3 +23,38 @@ def test_label_subset_keeps_a_fraction_of_every_speaker():
 def test_label_subset_rejects_bad_fractions(fraction):
     with pytest.raises(ValueError, match="fraction"):
         label_subset(_index({"a": 3}), fraction, seed=0)
+
+
+def test_pseudo_labels_join_the_training_set_with_per_target_weights(train_params):
+    import numpy as np
+
+    from avemo.features import store
+    from avemo.train.data import EmotionDataModule
+
+    unl = store.read(train_params.features.out_dir, "tedlium", "unlabelled").index
+    n = len(unl)
+    pseudo = pd.DataFrame({"clip_id": unl["clip_id"], "corpus": "tedlium", "valence": np.linspace(-0.5, 0.5, n),
+                           "arousal": 0.3, "confidence": 0.8, "confidence_valence": 0.8, "confidence_arousal": 0.0,
+                           "selected": np.arange(n) % 2 == 0, "teacher_version": "abc"})
+    dm = EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
+                           train_params.augment, pseudo=pseudo, pseudo_weight=0.5)
+    dm.setup()
+    train = dm.sets["train"]
+    assert dm.n_gold == 64 and len(train) == 64 + n // 2
+    _x, y, w, i = train[64 + 1]  # the second selected pseudo-labelled segment: store row 2
+    assert i == 2 and y.tolist() == pytest.approx([pseudo["valence"][2], 0.3])
+    assert w.tolist() == pytest.approx([0.4, 0.0])  # 0.5 x confidence; arousal not labelled
+    assert train[0][2].tolist() == [1.0, 1.0]  # gold
+    train.epoch = 3
+    assert all(d.epoch == 3 for d in train.datasets)
+
+
+def test_pseudo_labels_of_another_store_are_refused(train_params):
+    from avemo.train.data import EmotionDataModule
+
+    pseudo = pd.DataFrame({"clip_id": ["x"], "corpus": "tedlium", "valence": 0.0, "arousal": 0.0,
+                           "confidence": 1.0, "confidence_valence": 1.0, "confidence_arousal": 1.0, "selected": True})
+    dm = EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
+                           train_params.augment, pseudo=pseudo)
+    with pytest.raises(ValueError, match="rerun `avemo pseudo-label`"):
+        dm.setup()

@@ -45,3 +45,16 @@ def test_loss_has_gradients():
     p = torch.zeros(8, 2, requires_grad=True)
     ccc_loss(p + torch.randn(8, 2) * 0.1, torch.randn(8, 2)).backward()
     assert p.grad is not None and torch.isfinite(p.grad).all()
+
+
+def test_per_target_weights_drop_a_target_for_some_rows_only():
+    from avemo.train.losses import ccc
+
+    torch.manual_seed(1)
+    pred, true = torch.randn(20, 2), torch.randn(20, 2)
+    w = torch.ones(20, 2)
+    w[10:, 1] = 0  # rows 10.. have no label for the second target
+    got = ccc(pred, true, w)
+    assert torch.allclose(got[0], ccc(pred[:, :1], true[:, :1])[0])
+    assert torch.allclose(got[1], ccc(pred[:10, 1:], true[:10, 1:])[0])
+    assert torch.allclose(ccc(pred, true, torch.ones(20)), ccc(pred, true, torch.ones(20, 2)))

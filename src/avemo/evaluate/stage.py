@@ -17,8 +17,9 @@ DIMS = ("valence", "arousal")
 
 def model_dirs(p: Params) -> dict[str, Path]:
     """Report name -> run folder, for every model the pipeline trains (DESIGN.md section 9)."""
-    teacher = Path(p.teacher.out_dir)
-    return {"audio": teacher / "audio", "visual": teacher / "visual"}
+    teacher, student = Path(p.teacher.out_dir), Path(p.student.out_dir)
+    return {"audio": teacher / "audio", "visual": teacher / "visual",
+            "student_audio": student / "audio", "student_visual": student / "visual"}
 
 
 def oracle(p: Params, test_ids: pd.Series) -> dict:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from avemo.config import AugmentConfig, TrainConfig
 from avemo.features import store
@@ -31,8 +32,11 @@ class ClipDataset(Dataset):
         self.rows = list(range(len(split))) if rows is None else list(rows)  # item i is split row rows[i]
         idx = split.index
         self.targets = torch.tensor(idx[targets].to_numpy(dtype="float32"))
-        w = idx.get("label_weight")
-        self.weights = torch.ones(len(idx)) if w is None else torch.tensor(w.to_numpy(dtype="float32"))
+        # a weight per clip and target: ``label_weight_<target>`` where given, else ``label_weight``
+        w = idx["label_weight"].to_numpy(dtype="float32") if "label_weight" in idx else np.ones(len(idx), "float32")
+        self.weights = torch.tensor(np.stack([idx[f"label_weight_{t}"].to_numpy(dtype="float32")
+                                              if f"label_weight_{t}" in idx else w for t in targets], 1)
+                                    if targets else w[:, None])
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -69,6 +73,40 @@ def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
     xs, ys, ws, ids = zip(*batch, strict=True)
     x, mask = pad(list(xs))
     return {"x": x, "mask": mask, "y": torch.stack(ys), "w": torch.stack(ws), "index": torch.tensor(ids)}
+
+
+class Concat(ConcatDataset):
+    """Gold and pseudo-labelled clips as one training set; the epoch reaches every part."""
+
+    @property
+    def epoch(self) -> int:
+        return self.datasets[0].epoch
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        for d in self.datasets:
+            d.epoch = epoch
+
+
+def pseudo_split(features_dir: str, pseudo, targets: list[str], weight: float) -> tuple[store.Split, list[int]]:
+    """The unlabelled store split a pseudo_label artifact refers to, its labels and weights
+    (``weight`` x confidence) filled in from the artifact; and the selected rows."""
+    corpus = str(pseudo["corpus"].iloc[0])
+    data = store.read(features_dir, corpus, "unlabelled")
+    missing = [t for t in targets if t not in pseudo]
+    if missing:
+        raise ValueError(f"pseudo-labels carry no {missing}; set model.targets to [valence, arousal]")
+    if len(pseudo) != len(data) or list(pseudo["clip_id"].astype(str)) != list(data.index["clip_id"].astype(str)):
+        raise ValueError(f"pseudo-labels do not match the {corpus} feature store (rerun `avemo pseudo-label`)")
+    index = data.index.copy()
+    for t in targets:
+        index[t] = pseudo[t].to_numpy()
+    index["label_source"] = "pseudo"
+    for t in targets:  # a dimension the teacher does not transfer to this corpus has confidence 0
+        index[f"label_weight_{t}"] = weight * pseudo[f"confidence_{t}"].to_numpy()
+    index["label_weight"] = index[[f"label_weight_{t}" for t in targets]].mean(axis=1)
+    rows = [int(i) for i in pseudo.index[pseudo["selected"].to_numpy(bool)]]
+    return store.Split(index, data.tensors), rows
 
 
 class EpochSampler(Sampler[int]):
@@ -121,16 +159,19 @@ def label_subset(index, fraction: float, seed: int) -> list[int]:
 
 
 class EmotionDataModule(pl.LightningDataModule):
-    """Gold-labelled IEMOCAP-shaped train/val/test splits of one stream."""
+    """Gold-labelled IEMOCAP-shaped train/val/test splits of one stream; with ``pseudo`` (a
+    pseudo_label artifact) its selected items join the training set at ``pseudo_weight`` x
+    their confidence."""
 
     def __init__(self, features_dir: str, stream: str, targets: list[str], train: TrainConfig,
                  augment: AugmentConfig, normalise: str = "global", corpus: str = "iemocap",
-                 train_fraction: float = 1.0):
+                 train_fraction: float = 1.0, pseudo=None, pseudo_weight: float = 1.0):
         super().__init__()
         self.features_dir, self.stream, self.targets = features_dir, stream, targets
         self.cfg, self.aug_cfg, self.normalise, self.corpus = train, augment, normalise, corpus
-        self.train_fraction = train_fraction
-        self.sets: dict[str, ClipDataset] = {}
+        self.train_fraction, self.pseudo, self.pseudo_weight = train_fraction, pseudo, pseudo_weight
+        self.sets: dict[str, Dataset] = {}
+        self.n_gold = 0  # gold training clips before any fraction is taken
 
     def _augment(self):
         if not self.aug_cfg.enabled:
@@ -144,14 +185,20 @@ class EmotionDataModule(pl.LightningDataModule):
             return
         transform = transform_for(self.stream, self.features_dir, self.normalise, self.cfg.video_frame_step)
         max_frames = self.cfg.max_audio_frames if self.stream == "audio" else self.cfg.max_video_frames
+        def clips(data: store.Split, train: bool, rows: list[int] | None = None) -> ClipDataset:
+            return ClipDataset(data, STORE_STREAM[self.stream], self.targets, train=train, max_frames=max_frames,
+                               seed=self.cfg.seed, transform=transform, augment=self._augment() if train else None,
+                               rows=rows)
+
         for split in ("train", "val", "test"):
             data = store.read(self.features_dir, self.corpus, split)
-            self.sets[split] = ClipDataset(
-                data, STORE_STREAM[self.stream], self.targets, train=split == "train",
-                max_frames=max_frames, seed=self.cfg.seed, transform=transform,
-                augment=self._augment() if split == "train" else None,
-                rows=label_subset(data.index, self.train_fraction, self.cfg.seed) if split == "train" else None,
-            )
+            if split == "train":
+                self.n_gold = len(data)
+            rows = label_subset(data.index, self.train_fraction, self.cfg.seed) if split == "train" else None
+            self.sets[split] = clips(data, split == "train", rows)
+        if self.pseudo is not None:
+            extra, rows = pseudo_split(self.features_dir, self.pseudo, self.targets, self.pseudo_weight)
+            self.sets["train"] = Concat([self.sets["train"], clips(extra, True, rows)])
 
     @property
     def n_inputs(self) -> int:

@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import BackboneFinetuning, Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from pytorch_lightning.callbacks import (
+    BackboneFinetuning,
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    RichProgressBar,
+)
 from safetensors.torch import load_file, save_file
 
 from avemo import tracking
@@ -79,9 +85,10 @@ def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback]
 
 
 def epoch_scale(train_fraction: float) -> int:
-    """How many epochs over a ``train_fraction`` subset make one epoch's worth of optimisation
-    steps: label-efficiency runs train as many steps as a full run (and validate, and count
-    early-stopping patience, once per such block), not ten times fewer."""
+    """How many epochs over a training set ``train_fraction`` the size of the gold train split
+    make one epoch's worth of optimisation steps: label-efficiency runs train as many steps as a
+    full run (and validate, and count early-stopping patience, once per such block), not ten
+    times fewer. Sets at least as large as the gold split keep one epoch per epoch."""
     return max(1, round(1 / train_fraction))
 
 
@@ -120,34 +127,46 @@ def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, s
 
 def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: bool = False,
                extra_callbacks: list[Callback] | None = None, progress: bool = True,
-               init_encoder: str | Path | None = None, train_fraction: float = 1.0) -> dict:
+               init_encoder: str | Path | None = None, train_fraction: float = 1.0,
+               init_model: str | Path | None = None, pseudo: pd.DataFrame | None = None,
+               pseudo_weight: float = 1.0) -> dict:
     """Train ``stream`` ('audio' | 'visual') on the gold splits; write into ``run_dir``:
     model.safetensors, config.json, predictions.parquet, history.csv, plots; return scores.
 
     ``init_encoder``: encoder weights (safetensors, e.g. from self-supervised pretraining) to
     start from instead of a random initialisation. ``train_fraction``: keep that fraction of
-    each training speaker's labelled clips (label-efficiency experiments)."""
+    each training speaker's labelled clips (label-efficiency experiments). ``init_model``: a
+    trained run folder whose whole model (encoder, pooling, head) to start from. ``pseudo``: a
+    pseudo_label artifact whose selected items join the training set (students)."""
     quiet()
     run_dir = Path(run_dir)
     if not resume:
         shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
-    scale = epoch_scale(train_fraction)
+    dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
+                           normalise=p.features.audio.normalise, train_fraction=train_fraction,
+                           pseudo=pseudo, pseudo_weight=pseudo_weight)
+    dm.setup()
+    scale = epoch_scale(len(dm.sets["train"]) / dm.n_gold)
     if scale > 1:
         p = p.model_copy(update={"train": p.train.model_copy(update={"max_epochs": p.train.max_epochs * scale})})
     enc = getattr(p.model, stream)
-    dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
-                           normalise=p.features.audio.normalise, train_fraction=train_fraction)
     module = EmotionModule(enc.name, dm.n_inputs, p.model.targets, enc.dim, enc.dropout, enc.pooling,
                            p.train.lr, p.train.weight_decay, p.train.max_epochs, p.train.seed,
                            p.train.mse_weight, p.train.pretrained_lr_mult if init_encoder is not None else 1.0)
     if init_encoder is not None:
         load_encoder(module.model.encoder, init_encoder)
+    if init_model is not None:
+        module.model.load_state_dict(load_file(str(Path(init_model) / "model.safetensors")))
     flat = {"stream": stream, **{f"model.{k}": v for k, v in enc.model_dump().items()},
             **{f"train.{k}": v for k, v in p.train.model_dump().items()},
             "augment.enabled": p.augment.enabled, "features.normalise": p.features.audio.normalise,
-            "init_encoder": str(init_encoder) if init_encoder else "random", "train_fraction": train_fraction}
+            "init_encoder": str(init_encoder) if init_encoder else "random", "train_fraction": train_fraction,
+            "init_model": str(init_model) if init_model else "none"}
+    if pseudo is not None:
+        flat.update({"pseudo.teacher_version": str(pseudo["teacher_version"].iloc[0]),
+                     "pseudo.items": int(pseudo["selected"].sum()), "pseudo.weight": pseudo_weight})
     loggers = tracking.loggers(p.tracking, run_name, run_dir, flat)
     extra = list(extra_callbacks or [])
     freeze = p.train.pretrained_freeze_epochs.get(stream, 0)

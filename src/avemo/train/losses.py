@@ -6,10 +6,13 @@ import torch
 
 
 def ccc(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Lin's CCC per column of ``(N, K)`` inputs -> ``(K,)``; weighted moments if ``weight``."""
+    """Lin's CCC per column of ``(N, K)`` inputs -> ``(K,)``; weighted moments if ``weight``,
+    one weight per sample ``(N,)`` or per sample and column ``(N, K)``."""
     if weight is None:
         weight = torch.ones(pred.shape[0], dtype=pred.dtype, device=pred.device)
-    w = (weight / weight.sum().clamp(min=1e-8))[:, None]
+    if weight.dim() == 1:
+        weight = weight[:, None].expand_as(pred)
+    w = weight / weight.sum(0, keepdim=True).clamp(min=1e-8)
     mp, mt = (w * pred).sum(0), (w * target).sum(0)
     vp, vt = (w * (pred - mp) ** 2).sum(0), (w * (target - mt) ** 2).sum(0)
     cov = (w * (pred - mp) * (target - mt)).sum(0)
@@ -24,6 +27,7 @@ def ccc_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | No
     loss = 1.0 - ccc(pred, target, weight).mean()
     if mse_weight:
         w = torch.ones(len(pred), device=pred.device) if weight is None else weight
-        mse = (w[:, None] * (pred - target) ** 2).sum() / (w.sum().clamp(min=1e-8) * pred.shape[1])
+        w = w[:, None].expand_as(pred) if w.dim() == 1 else w
+        mse = (w * (pred - target) ** 2).sum() / w.sum().clamp(min=1e-8)
         loss = loss + mse_weight * mse
     return loss

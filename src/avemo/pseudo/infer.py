@@ -1,0 +1,65 @@
+"""Teacher inference with uncertainty: MC dropout (N stochastic passes, dropout on, batch
+statistics frozen) over any feature-store split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from torch.utils.data import DataLoader
+
+from avemo.features import store
+from avemo.models.regressor import Regressor, bounded
+from avemo.train.data import STORE_STREAM, ClipDataset, collate, transform_for
+
+
+def load_model(run_dir: str | Path) -> tuple[Regressor, dict]:
+    """A trained run (``model.safetensors`` + ``config.json``) as a Regressor in eval mode."""
+    run_dir = Path(run_dir)
+    cfg_path, w_path = run_dir / "config.json", run_dir / "model.safetensors"
+    if not (cfg_path.is_file() and w_path.is_file()):
+        raise FileNotFoundError(f"{run_dir}: no trained model (model.safetensors + config.json); "
+                                "run `avemo teacher` first")
+    cfg = json.loads(cfg_path.read_text())
+    model = Regressor(cfg["encoder"], cfg["n_inputs"], len(cfg["targets"]), cfg["dim"], cfg["dropout"], cfg["pooling"])
+    model.load_state_dict(load_file(str(w_path)))
+    return model.eval(), cfg
+
+
+def version(run_dir: str | Path) -> str:
+    """A model's version: the first 12 hex digits of its weights' sha256."""
+    return hashlib.sha256((Path(run_dir) / "model.safetensors").read_bytes()).hexdigest()[:12]
+
+
+def _dropout_on(model: nn.Module) -> None:
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+
+
+@torch.no_grad()
+def mc_dropout(model: Regressor, split: store.Split, stream: str, features_dir: str, normalise: str,
+               frame_step: int, passes: int, seed: int, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, std)`` of the clip predictions over ``passes`` dropout samples, each ``(N, K)``;
+    the mean is clamped to the label range, the spread is taken before clamping. One pass is
+    the deterministic prediction with std 0."""
+    transform = transform_for(stream, features_dir, normalise, frame_step)
+    ds = ClipDataset(split, STORE_STREAM[stream], [], train=False, max_frames=0, seed=seed, transform=transform)
+    loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate)
+    if passes > 1:
+        _dropout_on(model)
+    torch.manual_seed(seed)
+    samples = []
+    try:
+        for _ in range(passes):
+            samples.append(torch.cat([model(b["x"], b["mask"])["clip"] for b in loader]))
+    finally:
+        model.eval()
+    s = torch.stack(samples)  # unclamped: passes that all overshoot the range still disagree
+    return bounded(s.mean(0)).numpy(), s.std(0, correction=0).numpy()

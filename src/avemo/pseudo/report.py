@@ -1,0 +1,87 @@
+"""``reports/pseudo.json``: how good the pseudo-labels are. The one place that reads the
+unlabelled corpora's hidden truth (``_truth/``): selected and rejected pseudo-labels scored
+against it, coverage, and the selected labels' distribution beside the gold one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from avemo.config import Params
+from avemo.data import tedlium
+from avemo.evaluate import metrics
+from avemo.io import write_json
+from avemo.pseudo.select import va_bin
+
+DIMS = ("valence", "arousal")
+
+
+def truth(p: Params, corpus: str) -> pd.DataFrame:
+    """The latent (valence, arousal) behind each unlabelled item, keyed by clip_id."""
+    if corpus == "tedlium":
+        frames = [pd.read_csv(f) for f in sorted((Path(p.ingest.tedlium) / "_truth").glob("*.csv"))]
+        df = pd.concat(frames, ignore_index=True)
+        df["clip_id"] = [tedlium.clip_id(t, s, e) for t, s, e in zip(df["talk"], df["start"], df["end"], strict=True)]
+    elif corpus == "facesynthetics":
+        df = pd.read_csv(Path(p.ingest.facesynthetics) / "_truth" / "faces.csv", dtype={"id": str})
+        df["clip_id"] = df["id"]
+    else:
+        raise ValueError(f"no hidden truth known for corpus {corpus!r}")
+    return df[["clip_id", *DIMS]]
+
+
+def distribution(va: np.ndarray, bins: int) -> dict:
+    """Mean, std and the share of items in each valence-arousal cell (row-major: valence, then arousal)."""
+    cells = np.bincount(va_bin(va[:, 0], va[:, 1], bins), minlength=bins * bins) / max(len(va), 1)
+    return {"n": len(va), "mean": dict(zip(DIMS, va.mean(0).round(4).tolist(), strict=True)),
+            "std": dict(zip(DIMS, va.std(0).round(4).tolist(), strict=True)), "cells": cells.round(4).tolist()}
+
+
+def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
+    """One stream's figures: ``pseudo`` is a pseudo_label artifact, ``gold`` the gold train index."""
+    corpus = str(pseudo["corpus"].iloc[0])
+    df = pseudo.merge(truth(p, corpus), on="clip_id", suffixes=("", "_true"), validate="one_to_one")
+    if len(df) != len(pseudo):
+        raise ValueError(f"{corpus}: {len(pseudo) - len(df)} pseudo-labelled items have no hidden truth")
+    sel, rej = df[df["selected"]], df[~df["selected"]]
+
+    def score(part: pd.DataFrame) -> dict | None:
+        if len(part) < 2:
+            return None
+        return metrics.scores(part[list(DIMS)].to_numpy(), part[[f"{d}_true" for d in DIMS]].to_numpy(), dims=DIMS)
+
+    bins = p.pseudo.select.bins
+    return {
+        "corpus": corpus, "teacher_version": str(pseudo["teacher_version"].iloc[0]),
+        "items": len(df), "selected": len(sel), "coverage": round(len(sel) / len(df), 4),
+        "selected_vs_truth": score(sel), "rejected_vs_truth": score(rej), "all_vs_truth": score(df),
+        "uncertainty_error_r": round(float(np.corrcoef(
+            df["uncertainty"], np.abs(df[list(DIMS)].to_numpy() - df[[f"{d}_true" for d in DIMS]].to_numpy()).mean(1)
+        )[0, 1]), 4),
+        "distribution": {"selected": distribution(sel[list(DIMS)].to_numpy(), bins),
+                         "gold": distribution(gold[list(DIMS)].dropna().to_numpy(), bins)},
+    }
+
+
+def run(p: Params, frames: dict[str, pd.DataFrame]) -> dict:
+    """The quality figures of every stream's pseudo-labels."""
+    from avemo.features import store
+
+    gold = store.read(p.features.out_dir, "iemocap", "train").index
+    return {stream: quality(p, df, gold) for stream, df in frames.items()}
+
+
+def read(p: Params) -> dict:
+    path = Path(p.pseudo.report)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write(p: Params, update: dict) -> dict:
+    """Merge ``update`` into ``reports/pseudo.json``: the stage's quality figures and the
+    experiment's ``label_efficiency`` table live in one report, and neither erases the other."""
+    report = {**read(p), **update}
+    write_json(p.pseudo.report, report)
+    return report

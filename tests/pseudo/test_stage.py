@@ -1,0 +1,73 @@
+"""The pseudo_label stage and its quality report on the synthetic store."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avemo.pseudo import infer, report, stage
+
+
+def test_artifacts_hold_every_item_with_uncertainty_selection_and_teacher_version(taught):
+    frames = stage.run(taught)
+    for stream, n in (("audio", 48), ("visual", 80)):
+        df = pd.read_parquet(Path(taught.pseudo.out_dir) / f"{stream}.parquet")
+        assert len(df) == n and df.equals(frames[stream])
+        assert {"clip_id", "valence", "arousal", "uncertainty", "confidence", "selected", "teacher_version"} <= set(df)
+        assert df["selected"].sum() == round(taught.pseudo.select.fraction * n)
+        assert (df["uncertainty"] > 0).all()  # MC dropout: the passes disagree
+        weights = Path(taught.teacher.out_dir) / stream / "model.safetensors"
+        assert df["teacher_version"].iloc[0] == hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    assert frames["audio"].groupby("group")["selected"].sum().max() <= taught.pseudo.select.max_per_group
+    again = stage.label(taught, "audio", Path(taught.teacher.out_dir) / "audio")
+    pd.testing.assert_frame_equal(again, frames["audio"])  # seeded: the same labels every run
+
+
+def test_quality_report_scores_selected_and_rejected_against_the_truth(taught):
+    frames = stage.run(taught)
+    figures = report.run(taught, frames)
+    for _stream, q in figures.items():
+        assert q["coverage"] == pytest.approx(0.5, abs=0.01)
+        assert {"ccc_valence", "ccc_arousal", "ccc_mean"} <= set(q["selected_vs_truth"])
+        assert {"ccc_valence", "ccc_arousal", "ccc_mean"} <= set(q["rejected_vs_truth"])
+        assert q["distribution"]["selected"]["n"] == q["selected"]
+        assert sum(q["distribution"]["gold"]["cells"]) == pytest.approx(1.0, abs=1e-3)
+    # the planted cue is learnt, so the pseudo-labels agree with the truth on the strong dimension
+    assert figures["audio"]["all_vs_truth"]["ccc_arousal"] > 0.5
+    assert figures["visual"]["all_vs_truth"]["ccc_valence"] > 0.5
+    report.write(taught, figures)
+    report.write(taught, {"label_efficiency": {"10": {}}})  # the experiment's table joins, nothing lost
+    saved = json.loads(Path(taught.pseudo.report).read_text())
+    assert set(saved) == {"audio", "visual", "label_efficiency"}
+
+
+def test_one_pass_is_the_deterministic_prediction(taught):
+    from avemo.features import store
+
+    model, _ = infer.load_model(Path(taught.teacher.out_dir) / "audio")
+    data = store.read(taught.features.out_dir, "tedlium", "unlabelled")
+    args = (model, data, "audio", taught.features.out_dir, "global", 1)
+    mean1, std1 = infer.mc_dropout(*args, passes=1, seed=0)
+    mean2, _ = infer.mc_dropout(*args, passes=1, seed=5)
+    assert (std1 == 0).all() and np.array_equal(mean1, mean2)
+    assert not model.training  # left in eval mode
+
+
+def test_a_dimension_pinned_by_domain_shift_is_not_labelled(tmp_path):
+    pd.DataFrame({"split": ["val"] * 4, "pred_valence": [-0.5, 0.0, 0.5, 0.2],
+                  "pred_arousal": [-0.5, 0.0, 0.5, 0.2]}).to_parquet(tmp_path / "predictions.parquet")
+    pred = np.c_[np.linspace(-0.6, 0.6, 10), np.full(10, 0.99) + np.linspace(0, 0.01, 10)]
+    assert stage.transfers(pred, tmp_path, min_spread=0.25) == [True, False]
+
+
+def test_missing_teacher_says_what_to_run(train_params):
+    with pytest.raises(FileNotFoundError, match="avemo teacher"):
+        stage.run(train_params)
+
+
+def test_truth_of_an_unknown_corpus_is_refused(train_params):
+    with pytest.raises(ValueError, match="no hidden truth"):
+        report.truth(train_params, "iemocap")
