@@ -104,7 +104,10 @@ def feature_store(tmp_path_factory) -> str:
     for split, n in (("train", 64), ("val", 24), ("test", 24)):
         index, tensors = _synthetic_split(rng, n, split)
         store.write(out, "iemocap", split, index, tensors)
-        if split == "train":
+        if split == "train":  # the latent behind the gold labels (here: the labels themselves)
+            (out / "_raw/iemocap/_truth").mkdir(parents=True)
+            index[["clip_id", "speaker", "valence", "arousal", "dominance"]].to_csv(
+                out / "_raw/iemocap/_truth/utterances.csv", index=False)
             mel = tensors["audio"].float()
             store.write_stats(out, mel.mean(0), mel.std(0))
     for corpus, n in (("tedlium", 48), ("facesynthetics", 80)):
@@ -124,9 +127,9 @@ def train_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["model"]["visual"].update(dim=16)
     p["teacher"].update(out_dir=str(tmp_path / "teacher"), init_from_pretrained=[])
     p["pretrain"].update(out_dir=str(tmp_path / "pretrain"), reports_dir=str(tmp_path / "reports"))
-    p["ingest"].update(tedlium=f"{feature_store}/_raw/tedlium", facesynthetics=f"{feature_store}/_raw/facesynthetics")
+    p["ingest"].update(iemocap=f"{feature_store}/_raw/iemocap", tedlium=f"{feature_store}/_raw/tedlium", facesynthetics=f"{feature_store}/_raw/facesynthetics")
     p["pseudo"].update(out_dir=str(tmp_path / "pseudo"), report=str(tmp_path / "pseudo.json"), passes=4)
-    p["pseudo"]["select"].update(max_per_group=8)
+    p["pseudo"]["select"].update(max_group_share=0.3)
     p["pseudo"]["experiment"].update(fractions=[0.25, 1.0], out_dir=str(tmp_path / "pexp"))
     p["student"]["out_dir"] = str(tmp_path / "student")
     p["tracking"].update(mlflow_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_dir=str(tmp_path / "mlruns"))

@@ -264,7 +264,7 @@ class PseudoSelect(Section):
     fraction: float = Field(default=0.5, gt=0, le=1)     # keep at most this fraction of the items
     bins: int = Field(default=4, ge=1)                    # valence-arousal grid (bins x bins) to balance over
     max_uncertainty: float | None = Field(default=None, gt=0)  # also drop items less certain than this
-    max_per_group: int | None = Field(default=None, ge=1)  # cap per talk (audio) / identity, where known
+    max_group_share: float | None = Field(default=None, gt=0, le=1)  # cap per talk/speaker: share of the kept items
 
 
 class PseudoExperiment(Section):
@@ -272,6 +272,7 @@ class PseudoExperiment(Section):
 
     fractions: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.25, 1.0]
     seeds: list[int] = Field(default=[42], min_length=1)
+    withheld_as_unlabelled: bool = True  # the train clips whose gold labels a run hides join the unlabelled pool
     out_dir: str = "models/pseudo_experiment"
 
 

@@ -38,7 +38,7 @@ def test_sparse_regions_are_not_crowded_out():
 def test_group_cap_and_uncertainty_threshold():
     g = ["a"] * 50 + ["b"] * 50
     u = np.r_[np.linspace(0, 0.1, 50), np.linspace(0.2, 0.3, 50)]
-    keep = select(frame(np.zeros(100), np.zeros(100), u, g), fraction=0.5, bins=1, max_per_group=10)
+    keep = select(frame(np.zeros(100), np.zeros(100), u, g), fraction=0.5, bins=1, max_group_share=0.2)
     assert keep.sum() == 20 and keep[:50].sum() == 10 and keep[50:].sum() == 10
     keep = select(frame(np.zeros(100), np.zeros(100), u, g), fraction=0.5, bins=1, max_uncertainty=0.15)
     assert keep.sum() == 50 and not keep[50:].any()

@@ -33,7 +33,8 @@ def test_pseudo_labels_join_the_training_set_with_per_target_weights(train_param
 
     unl = store.read(train_params.features.out_dir, "tedlium", "unlabelled").index
     n = len(unl)
-    pseudo = pd.DataFrame({"clip_id": unl["clip_id"], "corpus": "tedlium", "valence": np.linspace(-0.5, 0.5, n),
+    pseudo = pd.DataFrame({"clip_id": unl["clip_id"], "corpus": "tedlium", "split": "unlabelled", "row": range(n),
+                           "valence": np.linspace(-0.5, 0.5, n),
                            "arousal": 0.3, "confidence": 0.8, "confidence_valence": 0.8, "confidence_arousal": 0.0,
                            "selected": np.arange(n) % 2 == 0, "teacher_version": "abc"})
     dm = EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
@@ -49,10 +50,35 @@ def test_pseudo_labels_join_the_training_set_with_per_target_weights(train_param
     assert all(d.epoch == 3 for d in train.datasets)
 
 
+def test_withheld_gold_clips_train_on_their_pseudo_labels_only(train_params):
+    import numpy as np
+
+    from avemo.features import store
+    from avemo.train.data import EmotionDataModule
+
+    gold = store.read(train_params.features.out_dir, "iemocap", "train").index
+    rows = [1, 5, 9]
+    pseudo = pd.DataFrame({"clip_id": gold["clip_id"].iloc[rows].to_numpy(), "corpus": "iemocap", "split": "train",
+                           "row": rows, "valence": 0.11, "arousal": -0.22, "confidence": 1.0,
+                           "confidence_valence": 1.0, "confidence_arousal": 1.0, "selected": True})
+    dm = EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
+                           train_params.augment, train_fraction=0.25, pseudo=pseudo, pseudo_weight=0.5)
+    dm.setup()
+    extra = dm.sets["train"].datasets[1]
+    assert len(extra) == 3
+    for k, r in enumerate(rows):
+        _, y, w, i = extra[k]
+        assert i == r and y.tolist() == pytest.approx([0.11, -0.22])  # never the hidden gold label
+        assert not np.allclose(y.numpy(), gold.loc[r, ["valence", "arousal"]].to_numpy(float))
+        assert w.tolist() == [0.5, 0.5]
+
+
+
 def test_pseudo_labels_of_another_store_are_refused(train_params):
     from avemo.train.data import EmotionDataModule
 
-    pseudo = pd.DataFrame({"clip_id": ["x"], "corpus": "tedlium", "valence": 0.0, "arousal": 0.0,
+    pseudo = pd.DataFrame({"clip_id": ["x"], "corpus": "tedlium", "split": "unlabelled", "row": 0,
+                           "valence": 0.0, "arousal": 0.0,
                            "confidence": 1.0, "confidence_valence": 1.0, "confidence_arousal": 1.0, "selected": True})
     dm = EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
                            train_params.augment, pseudo=pseudo)

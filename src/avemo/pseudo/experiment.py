@@ -1,7 +1,8 @@
 """``avemo pseudo-experiment``: label efficiency of pseudo-labelling. For every fraction of
 the gold train labels in ``pseudo.experiment.fractions`` and each stream: a teacher trained on
-that fraction, its pseudo-labels for the unlabelled corpus, and a student trained on the same
-gold clips plus those pseudo-labels, all scored on the test split (mean over
+that fraction, its pseudo-labels for the unlabelled corpus (and, with
+``withheld_as_unlabelled``, the train clips whose gold labels the run hides: the standard
+semi-supervised protocol), and a student trained on the same gold clips plus those pseudo-labels, all scored on the test split (mean over
 ``pseudo.experiment.seeds``). Writes ``label_efficiency`` into ``reports/pseudo.json``; not a
 DVC stage, so the default ``dvc repro`` stays short."""
 
@@ -18,6 +19,7 @@ from avemo.features import store
 from avemo.pseudo import report as quality
 from avemo.pseudo import stage as pseudo_stage
 from avemo.train import student
+from avemo.train.data import label_subset
 from avemo.train.fit import fit_stream
 from avemo.train.teacher import init_encoder
 
@@ -35,9 +37,13 @@ def one(p: Params, stream: str, fraction: float, seed: int, base: Path) -> dict:
     t_dir = base / "teacher"
     teacher = fit_stream(ps, stream, t_dir, f"pseudo_exp_teacher_{tag}", progress=False,
                          init_encoder=init_encoder(ps, stream), train_fraction=fraction)
-    labels = pseudo_stage.label(ps, stream, t_dir)
-    pseudo_stage.write(labels, base / "pseudo.parquet")
+    withheld = None
     gold = store.read(p.features.out_dir, "iemocap", "train").index
+    if p.pseudo.experiment.withheld_as_unlabelled and fraction < 1:
+        kept = set(label_subset(gold, fraction, seed))
+        withheld = [i for i in range(len(gold)) if i not in kept]
+    labels = pseudo_stage.label(ps, stream, t_dir, withheld=withheld)
+    pseudo_stage.write(labels, base / "pseudo.parquet")
     q = quality.quality(p, labels, gold)
     stud = student.train(ps, stream, labels, t_dir, base / "student", f"pseudo_exp_student_{tag}",
                          train_fraction=fraction, progress=False)

@@ -45,12 +45,14 @@ def _dropout_on(model: nn.Module) -> None:
 
 @torch.no_grad()
 def mc_dropout(model: Regressor, split: store.Split, stream: str, features_dir: str, normalise: str,
-               frame_step: int, passes: int, seed: int, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+               frame_step: int, passes: int, seed: int, batch_size: int = 64,
+               rows: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)`` of the clip predictions over ``passes`` dropout samples, each ``(N, K)``;
     the mean is clamped to the label range, the spread is taken before clamping. One pass is
-    the deterministic prediction with std 0."""
+    the deterministic prediction with std 0. ``rows``: only these rows of the split."""
     transform = transform_for(stream, features_dir, normalise, frame_step)
-    ds = ClipDataset(split, STORE_STREAM[stream], [], train=False, max_frames=0, seed=seed, transform=transform)
+    ds = ClipDataset(split, STORE_STREAM[stream], [], train=False, max_frames=0, seed=seed, transform=transform,
+                     rows=rows)
     loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate)
     if passes > 1:
         _dropout_on(model)

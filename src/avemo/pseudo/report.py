@@ -25,6 +25,8 @@ def truth(p: Params, corpus: str) -> pd.DataFrame:
         frames = [pd.read_csv(f) for f in sorted((Path(p.ingest.tedlium) / "_truth").glob("*.csv"))]
         df = pd.concat(frames, ignore_index=True)
         df["clip_id"] = [tedlium.clip_id(t, s, e) for t, s, e in zip(df["talk"], df["start"], df["end"], strict=True)]
+    elif corpus == "iemocap":  # gold clips a label-efficiency run withholds
+        df = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
     elif corpus == "facesynthetics":
         df = pd.read_csv(Path(p.ingest.facesynthetics) / "_truth" / "faces.csv", dtype={"id": str})
         df["clip_id"] = df["id"]
@@ -42,10 +44,11 @@ def distribution(va: np.ndarray, bins: int) -> dict:
 
 def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
     """One stream's figures: ``pseudo`` is a pseudo_label artifact, ``gold`` the gold train index."""
-    corpus = str(pseudo["corpus"].iloc[0])
-    df = pseudo.merge(truth(p, corpus), on="clip_id", suffixes=("", "_true"), validate="one_to_one")
+    corpora = sorted(pseudo["corpus"].unique())
+    truths = pd.concat([truth(p, c) for c in corpora], ignore_index=True)
+    df = pseudo.merge(truths, on="clip_id", suffixes=("", "_true"), validate="one_to_one")
     if len(df) != len(pseudo):
-        raise ValueError(f"{corpus}: {len(pseudo) - len(df)} pseudo-labelled items have no hidden truth")
+        raise ValueError(f"{'+'.join(corpora)}: {len(pseudo) - len(df)} pseudo-labelled items have no hidden truth")
     sel, rej = df[df["selected"]], df[~df["selected"]]
 
     def score(part: pd.DataFrame) -> dict | None:
@@ -55,7 +58,7 @@ def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
 
     bins = p.pseudo.select.bins
     return {
-        "corpus": corpus, "teacher_version": str(pseudo["teacher_version"].iloc[0]),
+        "corpus": "+".join(corpora), "teacher_version": str(pseudo["teacher_version"].iloc[0]),
         "items": len(df), "selected": len(sel), "coverage": round(len(sel) / len(df), 4),
         "selected_vs_truth": score(sel), "rejected_vs_truth": score(rej), "all_vs_truth": score(df),
         "uncertainty_error_r": round(float(np.corrcoef(

@@ -15,15 +15,16 @@ def va_bin(valence: np.ndarray, arousal: np.ndarray, bins: int) -> np.ndarray:
 
 
 def select(df: pd.DataFrame, fraction: float, bins: int, max_uncertainty: float | None = None,
-           max_per_group: int | None = None, group: str = "speaker") -> np.ndarray:
+           max_group_share: float | None = None, group: str = "speaker") -> np.ndarray:
     """Boolean mask over ``df`` (columns valence, arousal, uncertainty[, group]).
 
     Candidates are the items under ``max_uncertainty`` (all if None). Up to ``fraction`` of all
     items are kept: the valence-arousal cells take turns, each giving its most confident
     remaining candidate, so sparse regions of the plane are not crowded out by the mode; a
-    group (``group`` column, e.g. a talk) never gets more than ``max_per_group`` items."""
+    group (``group`` column, e.g. a talk) never gets more than ``max_group_share`` of them."""
     n = len(df)
     quota = round(fraction * n)
+    max_per_group = None if max_group_share is None else max(1, int(np.ceil(max_group_share * quota)))
     u = df["uncertainty"].to_numpy(float)
     ok = np.ones(n, bool) if max_uncertainty is None else u <= max_uncertainty
     cells = va_bin(df["valence"].to_numpy(), df["arousal"].to_numpy(), bins)

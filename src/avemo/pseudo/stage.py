@@ -21,27 +21,37 @@ from avemo.pseudo.select import confidence, select
 DIMS = ("valence", "arousal")
 
 
-def label(p: Params, stream: str, model_dir: str | Path, seed: int | None = None) -> pd.DataFrame:
-    """Pseudo-label ``stream``'s unlabelled corpus with the model in ``model_dir``."""
-    corpus = p.pseudo.corpora[stream]
-    data = store.read(p.features.out_dir, corpus, "unlabelled")
+def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | None = None) -> pd.DataFrame:
+    """Pseudo-label ``stream``'s unlabelled corpus with the model in ``model_dir``; with
+    ``withheld`` (rows of the gold train split whose labels a label-efficiency run hides), those
+    clips join the unlabelled pool."""
+    sources = [(p.pseudo.corpora[stream], "unlabelled", None)]
+    if withheld:
+        sources.append(("iemocap", "train", list(withheld)))
     model, cfg = infer.load_model(model_dir)
-    mean, std = infer.mc_dropout(model, data, stream, p.features.out_dir, p.features.audio.normalise,
-                                 p.train.video_frame_step, p.pseudo.passes, p.pseudo.seed if seed is None else seed)
     k = [cfg["targets"].index(d) for d in DIMS]
-    trusted = transfers(mean[:, k], model_dir, p.pseudo.min_spread)
-    idx = data.index
-    out = pd.DataFrame({
-        "clip_id": idx["clip_id"].astype(str), "corpus": corpus, "row": range(len(idx)),
-        "group": idx["speaker"].astype("string"),
-        "valence": mean[:, k[0]], "arousal": mean[:, k[1]],
-        "uncertainty": std[:, [j for j, ok in zip(k, trusted, strict=True) if ok] or k].mean(1),
-    })
+    parts, means, stds = [], [], []
+    for corpus, split, rows in sources:
+        data = store.read(p.features.out_dir, corpus, split)
+        rows = list(range(len(data))) if rows is None else rows
+        mean, std = infer.mc_dropout(model, data, stream, p.features.out_dir, p.features.audio.normalise,
+                                     p.train.video_frame_step, p.pseudo.passes, p.pseudo.seed, rows=rows)
+        idx = data.index.iloc[rows]
+        parts.append(pd.DataFrame({"clip_id": idx["clip_id"].astype(str).to_numpy(), "corpus": corpus,
+                                   "split": split, "row": rows, "group": idx["speaker"].astype("string").to_numpy()}))
+        means.append(mean[:, k])
+        stds.append(std[:, k])
+    mean, std = np.concatenate(means), np.concatenate(stds)
+    trusted = transfers(mean, model_dir, p.pseudo.min_spread)
+    out = pd.concat(parts, ignore_index=True)
+    out["group"] = out["group"].astype("string")  # talk / speaker; missing for faces
+    out["valence"], out["arousal"] = mean[:, 0], mean[:, 1]
+    out["uncertainty"] = std[:, [j for j, ok in enumerate(trusted) if ok] or [0, 1]].mean(1)
     out["confidence"] = confidence(out["uncertainty"].to_numpy())
     for d, ok in zip(DIMS, trusted, strict=True):
         out[f"confidence_{d}"] = out["confidence"] if ok else 0.0
     s = p.pseudo.select
-    out["selected"] = select(out, s.fraction, s.bins, s.max_uncertainty, s.max_per_group, group="group")
+    out["selected"] = select(out, s.fraction, s.bins, s.max_uncertainty, s.max_group_share, group="group")
     out["teacher"] = str(model_dir)
     out["teacher_version"] = infer.version(model_dir)
     return out

@@ -88,25 +88,28 @@ class Concat(ConcatDataset):
             d.epoch = epoch
 
 
-def pseudo_split(features_dir: str, pseudo, targets: list[str], weight: float) -> tuple[store.Split, list[int]]:
-    """The unlabelled store split a pseudo_label artifact refers to, its labels and weights
-    (``weight`` x confidence) filled in from the artifact; and the selected rows."""
-    corpus = str(pseudo["corpus"].iloc[0])
-    data = store.read(features_dir, corpus, "unlabelled")
+def pseudo_splits(features_dir: str, pseudo, targets: list[str], weight: float) -> list[tuple[store.Split, list[int]]]:
+    """For each store split a pseudo_label artifact draws from: the split with its labels and
+    per-target weights (``weight`` x confidence) filled in from the artifact, and the selected rows."""
     missing = [t for t in targets if t not in pseudo]
     if missing:
         raise ValueError(f"pseudo-labels carry no {missing}; set model.targets to [valence, arousal]")
-    if len(pseudo) != len(data) or list(pseudo["clip_id"].astype(str)) != list(data.index["clip_id"].astype(str)):
-        raise ValueError(f"pseudo-labels do not match the {corpus} feature store (rerun `avemo pseudo-label`)")
-    index = data.index.copy()
-    for t in targets:
-        index[t] = pseudo[t].to_numpy()
-    index["label_source"] = "pseudo"
-    for t in targets:  # a dimension the teacher does not transfer to this corpus has confidence 0
-        index[f"label_weight_{t}"] = weight * pseudo[f"confidence_{t}"].to_numpy()
-    index["label_weight"] = index[[f"label_weight_{t}" for t in targets]].mean(axis=1)
-    rows = [int(i) for i in pseudo.index[pseudo["selected"].to_numpy(bool)]]
-    return store.Split(index, data.tensors), rows
+    pseudo = pseudo[pseudo["selected"].to_numpy(bool)]
+    out = []
+    for (corpus, split), part in pseudo.groupby(["corpus", "split"], sort=True):
+        data = store.read(features_dir, corpus, split)
+        rows = part["row"].astype(int).to_numpy()
+        if rows.max(initial=-1) >= len(data) or list(data.index["clip_id"].astype(str).iloc[rows]) != list(part["clip_id"]):
+            raise ValueError(f"pseudo-labels do not match the {corpus}/{split} feature store (rerun `avemo pseudo-label`)")
+        index = data.index.copy()
+        index["label_source"] = "pseudo"
+        for t in targets:  # a dimension the teacher does not transfer to this corpus has confidence 0
+            index.loc[rows, t] = part[t].to_numpy()
+            index[f"label_weight_{t}"] = 0.0
+            index.loc[rows, f"label_weight_{t}"] = weight * part[f"confidence_{t}"].to_numpy()
+        index["label_weight"] = index[[f"label_weight_{t}" for t in targets]].mean(axis=1)
+        out.append((store.Split(index, data.tensors), [int(r) for r in rows]))
+    return out
 
 
 class EpochSampler(Sampler[int]):
@@ -197,8 +200,8 @@ class EmotionDataModule(pl.LightningDataModule):
             rows = label_subset(data.index, self.train_fraction, self.cfg.seed) if split == "train" else None
             self.sets[split] = clips(data, split == "train", rows)
         if self.pseudo is not None:
-            extra, rows = pseudo_split(self.features_dir, self.pseudo, self.targets, self.pseudo_weight)
-            self.sets["train"] = Concat([self.sets["train"], clips(extra, True, rows)])
+            extra = pseudo_splits(self.features_dir, self.pseudo, self.targets, self.pseudo_weight)
+            self.sets["train"] = Concat([self.sets["train"], *(clips(d, True, rows) for d, rows in extra)])
 
     @property
     def n_inputs(self) -> int:
