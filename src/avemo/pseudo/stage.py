@@ -48,8 +48,9 @@ def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | N
     out["valence"], out["arousal"] = mean[:, 0], mean[:, 1]
     out["uncertainty"] = std[:, [j for j, ok in enumerate(trusted) if ok] or [0, 1]].mean(1)
     out["confidence"] = confidence(out["uncertainty"].to_numpy())
-    for d, ok in zip(DIMS, trusted, strict=True):
-        out[f"confidence_{d}"] = out["confidence"] if ok else 0.0
+    reliability = [max(0.0, float(cfg["scores"]["val"][f"ccc_{d}"])) for d in DIMS]
+    for d, ok, r in zip(DIMS, trusted, reliability, strict=True):
+        out[f"confidence_{d}"] = out["confidence"] * r if ok else 0.0
     s = p.pseudo.select
     out["selected"] = select(out, s.fraction, s.bins, s.max_uncertainty, s.max_group_share, group="group")
     out["teacher"] = str(model_dir)
