@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 ParamsOpt = Annotated[Path, typer.Option("--params", "-p", help="params file to read settings from")]
+StreamsOpt = Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")]
 
 
 def _load(params: Path) -> config.Params:
@@ -49,6 +50,15 @@ def _progress(label: str):
 def _fail(message: str, code: int = 1) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
+
+
+def _streams(streams: list[str] | None) -> list[str]:
+    """The ``--stream`` options of an experiment command (default: both), checked."""
+    chosen = streams or ["audio", "visual"]
+    bad = [s for s in chosen if s not in ("audio", "visual")]
+    if bad:
+        _fail(f"--stream {bad[0]!r}: choose audio or visual", 2)
+    return chosen
 
 
 @app.command()
@@ -149,7 +159,7 @@ def pretrain_visual(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 @app.command("ssl-experiment")
 def ssl_experiment(
     params: ParamsOpt = Path(config.DEFAULT_PARAMS),
-    streams: Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")] = None,
+    streams: StreamsOpt = None,
 ) -> None:
     """The SSL experiment (not part of `dvc repro`): every objective in pretrain.<stream>.compare
     pretrained and probed beside a random encoder, and fine-tuning from pretraining vs from
@@ -157,10 +167,7 @@ def ssl_experiment(
     from avemo.ssl import experiment as stage
 
     p = _load(params)
-    chosen = streams or ["audio", "visual"]
-    bad = [s for s in chosen if s not in ("audio", "visual")]
-    if bad:
-        _fail(f"--stream {bad[0]!r}: choose audio or visual", 2)
+    chosen = _streams(streams)
     try:
         with _progress("ssl-experiment") as update:
             report = stage.run(p, chosen, progress=update)
@@ -210,7 +217,7 @@ def pseudo_label(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 @app.command("pseudo-experiment")
 def pseudo_experiment(
     params: ParamsOpt = Path(config.DEFAULT_PARAMS),
-    streams: Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")] = None,
+    streams: StreamsOpt = None,
 ) -> None:
     """The label-efficiency experiment (not part of `dvc repro`): teacher vs student with each
     fraction in pseudo.experiment.fractions of the gold labels -> reports/pseudo.json."""
@@ -218,10 +225,7 @@ def pseudo_experiment(
     from avemo.pseudo import report
 
     p = _load(params)
-    chosen = streams or ["audio", "visual"]
-    bad = [s for s in chosen if s not in ("audio", "visual")]
-    if bad:
-        _fail(f"--stream {bad[0]!r}: choose audio or visual", 2)
+    chosen = _streams(streams)
     try:
         with _progress("pseudo-experiment") as update:
             new = stage.run(p, chosen, progress=update)
