@@ -201,3 +201,9 @@ def test_fast_dev_run_features_pretrain_teacher_pseudo_student_evaluate(pipeline
     for stream in ("audio", "visual"):
         rep = json.loads((tmp_path / f"pretrain_{stream}.json").read_text())
         assert {"probe", "random_probe", "probe_plain", "embedding_std"} <= set(rep)
+
+
+@pytest.mark.parametrize("cmd", ["ssl-experiment", "pseudo-experiment"])
+def test_experiments_reject_an_unknown_stream(cmd):
+    res = runner.invoke(app, [cmd, "--stream", "smell"])
+    assert res.exit_code == 2 and "choose audio or visual" in res.output

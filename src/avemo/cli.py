@@ -52,6 +52,15 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _experiment(label: str, run, p: config.Params, streams: list[str]) -> dict:
+    """Run an experiment function under a progress bar; input errors exit 1 with the message."""
+    try:
+        with _progress(label) as update:
+            return run(p, streams, progress=update)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+
+
 def _streams(streams: list[str] | None) -> list[str]:
     """The ``--stream`` options of an experiment command (default: both), checked."""
     chosen = streams or ["audio", "visual"]
@@ -168,11 +177,7 @@ def ssl_experiment(
 
     p = _load(params)
     chosen = _streams(streams)
-    try:
-        with _progress("ssl-experiment") as update:
-            report = stage.run(p, chosen, progress=update)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
+    report = _experiment("ssl-experiment", stage.run, p, chosen)
     stage.write(report, p)
     Console().print(stage.table(report))
 
@@ -226,11 +231,7 @@ def pseudo_experiment(
 
     p = _load(params)
     chosen = _streams(streams)
-    try:
-        with _progress("pseudo-experiment") as update:
-            new = stage.run(p, chosen, progress=update)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
+    new = _experiment("pseudo-experiment", stage.run, p, chosen)
     old = report.read(p).get("label_efficiency", {})
     merged = stage.merge(old, new)
     report.write(p, {"label_efficiency": merged})
