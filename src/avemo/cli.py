@@ -231,7 +231,7 @@ def pseudo_experiment(
 
     p = _load(params)
     chosen = _streams(streams)
-    new = _experiment("pseudo-experiment", stage.run, p, chosen)
+    new = report.score_runs(p, _experiment("pseudo-experiment", stage.run, p, chosen))
     old = report.read(p).get("label_efficiency", {})
     merged = stage.merge(old, new)
     report.write(p, {"label_efficiency": merged})

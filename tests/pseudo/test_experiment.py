@@ -2,12 +2,13 @@
 
 import pytest
 
-from avemo.pseudo import experiment
+from avemo.pseudo import experiment, report
 
 
 def test_label_efficiency_rows_for_each_fraction(train_params):
     seen = []
-    table = experiment.run(train_params, ["audio"], progress=lambda d, t: seen.append((d, t)))
+    table = report.score_runs(train_params, experiment.run(train_params, ["audio"],
+                                                           progress=lambda d, t: seen.append((d, t))))
     assert seen[-1] == (2, 2)
     assert set(table) == {"25", "100"}
     for row in table.values():

@@ -16,14 +16,12 @@ from rich.table import Table
 
 from avemo.config import Params
 from avemo.features import store
-from avemo.pseudo import report as quality
 from avemo.pseudo import stage as pseudo_stage
 from avemo.train import student
 from avemo.train.data import label_subset
 from avemo.train.fit import fit_stream
 from avemo.train.teacher import init_encoder
 
-KEYS = ("ccc_valence", "ccc_arousal", "ccc_mean")
 
 
 def pct(fraction: float) -> str:
@@ -44,12 +42,10 @@ def one(p: Params, stream: str, fraction: float, seed: int, base: Path) -> dict:
         withheld = [i for i in range(len(gold)) if i not in kept]
     labels = pseudo_stage.label(ps, stream, t_dir, withheld=withheld)
     pseudo_stage.write(labels, base / "pseudo.parquet")
-    q = quality.quality(p, labels, gold)
     stud = student.train(ps, stream, labels, t_dir, base / "student", f"pseudo_exp_student_{tag}",
                          train_fraction=fraction, progress=False)
     return {"teacher": teacher["test"], "student": stud["test"],
-            "pseudo_selected_ccc_mean": (q["selected_vs_truth"] or {}).get("ccc_mean"),
-            "pseudo_rejected_ccc_mean": (q["rejected_vs_truth"] or {}).get("ccc_mean")}
+            "pseudo": str(base / "pseudo.parquet")}
 
 
 def _mean(runs: list[dict]) -> dict:
@@ -76,9 +72,7 @@ def run(p: Params, streams: list[str], progress: Callable[[int, int], None] | No
                                         "seeds": {str(s): r["teacher"] for s, r in zip(exp.seeds, runs, strict=True)}}
             row[f"student_{stream}"] = {**_mean([r["student"] for r in runs]),
                                         "seeds": {str(s): r["student"] for s, r in zip(exp.seeds, runs, strict=True)}}
-            row[f"pseudo_{stream}"] = {
-                "selected_ccc_mean": float(np.mean([r["pseudo_selected_ccc_mean"] for r in runs])),
-                "rejected_ccc_mean": float(np.mean([r["pseudo_rejected_ccc_mean"] for r in runs]))}
+            row[f"pseudo_{stream}"] = {"artifacts": [r["pseudo"] for r in runs]}  # scored by report.score_runs
     return table
 
 
@@ -92,7 +86,7 @@ def merge(previous: dict, new: dict) -> dict:
 
 def table(label_efficiency: dict) -> Table:
     t = Table(title="Label efficiency: teacher vs student (test CCC mean; valence / arousal)")
-    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo sel. / rej. vs truth"):
+    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo-label CCC sel. / rej."):
         t.add_column(c, justify="left" if c in ("gold labels", "stream") else "right")
     for f in sorted(label_efficiency, key=float):
         row = label_efficiency[f]

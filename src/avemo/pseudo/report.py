@@ -77,6 +77,24 @@ def run(p: Params, frames: dict[str, pd.DataFrame]) -> dict:
     return {stream: quality(p, df, gold) for stream, df in frames.items()}
 
 
+def score_runs(p: Params, table: dict) -> dict:
+    """The label-efficiency table with each row's pseudo-label artifacts (``pseudo_<stream>``:
+    ``{"artifacts": [...]}``, one per seed) replaced by their mean selected / rejected CCC
+    against the hidden truth: the experiment trains, this report alone reads the truth."""
+    from avemo.features import store
+
+    gold = store.read(p.features.out_dir, "iemocap", "train").index
+    out = {}
+    for f, row in table.items():
+        out[f] = dict(row)
+        for key, val in row.items():
+            if key.startswith("pseudo_") and "artifacts" in val:
+                qs = [quality(p, pd.read_parquet(a), gold) for a in val["artifacts"]]
+                out[f][key] = {f"{k}_ccc_mean": float(np.mean([(q[f"{k}_vs_truth"] or {}).get("ccc_mean", np.nan)
+                                                                for q in qs])) for k in ("selected", "rejected")}
+    return out
+
+
 def read(p: Params) -> dict:
     path = Path(p.pseudo.report)
     return json.loads(path.read_text()) if path.is_file() else {}
