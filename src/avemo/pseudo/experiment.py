@@ -23,7 +23,6 @@ from avemo.train.fit import fit_stream
 from avemo.train.teacher import init_encoder
 
 
-
 def pct(fraction: float) -> str:
     return str(round(fraction * 100))
 
