@@ -60,7 +60,7 @@ def _synthetic_split(rng: np.random.Generator, n: int, split: str) -> tuple[pd.D
     index = pd.DataFrame({
         "clip_id": [f"{split}{i:03d}" for i in range(n)], "speaker": [f"s{i % 4}" for i in range(n)],
         "split": split, "valence": v, "arousal": a, "dominance": 0.0, "label_source": "gold",
-        "label_weight": 1.0,
+        "label_weight": 1.0, "duration_s": [len(x) / 100 for x in audio],  # 10 ms log-mel frames
     })
     a_data, a_off = store.pack(audio, torch.float16)
     v_data, v_off = store.pack(video, torch.uint8)

@@ -254,6 +254,22 @@ def student(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 
 @app.command()
+def fuse(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Fuse the audio and visual models (late and attention fusion); score them on val, test
+    and every test mode (missing or noisy streams) -> models/fusion/<method>/."""
+    from avemo.fuse import stage
+
+    p = _load(params)
+    try:
+        results = stage.run(p)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    for method, r in results.items():
+        console.print(f"[bold]{method} fusion[/bold] test: " + ", ".join(
+            f"{k}={v:.3f}" for k, v in r["test"].items() if k.startswith("ccc")))
+
+
+@app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""
     from avemo.evaluate import stage

@@ -299,6 +299,45 @@ class StudentConfig(Section):
     init: Literal["teacher", "pretrained"] = "pretrained"  # teacher weights, or the teacher's own start
 
 
+class LateFusionConfig(Section):
+    steps: int = Field(default=300, ge=1)       # Adam steps on the validation predictions
+    lr: float = Field(default=0.05, gt=0)
+
+
+class AttentionFusionConfig(Section):
+    dim: int = Field(default=64, ge=8)
+    heads: int = Field(default=4, ge=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    modality_dropout: float = Field(default=0.3, ge=0, lt=1)  # drop one stream of a training sample
+    max_epochs: int = Field(default=60, ge=1)
+    patience: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+
+
+class NoisyVideo(Section):
+    cutout_frac: float = Field(default=0.4, gt=0, le=1)   # one occluder of this side over every frame
+    noise_std: float = Field(default=0.1, ge=0)            # Gaussian pixel noise (pixels in [0, 1])
+
+
+class FusionModes(Section):
+    noisy_audio_snr_db: float = 0.0
+    noisy_video: NoisyVideo = NoisyVideo()
+
+
+class FuseConfig(Section):
+    out_dir: str = "models/fusion"               # <out_dir>/<method>/
+    # the stream models fused: teacher, student, or best (the higher validation mean CCC)
+    sources: dict[Literal["audio", "visual"], Literal["teacher", "student", "best"]] = {
+        "audio": "best", "visual": "best"}
+    methods: list[Literal["late", "attention"]] = ["late", "attention"]
+    late: LateFusionConfig = LateFusionConfig()
+    attention: AttentionFusionConfig = AttentionFusionConfig()
+    modes: FusionModes = FusionModes()
+    seed: int = 0
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -324,6 +363,7 @@ class Params(Section):
     pretrain: PretrainConfig = PretrainConfig()
     pseudo: PseudoConfig = PseudoConfig()
     student: StudentConfig = StudentConfig()
+    fuse: FuseConfig = FuseConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

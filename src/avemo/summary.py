@@ -56,6 +56,8 @@ def table(params: Params) -> Group:
     metrics = _load(params.evaluate.report)
     if metrics:
         parts.append(metrics_table(metrics, params.evaluate.report))
+        if metrics.get("modes"):
+            parts.append(modes_table(metrics, params.evaluate.report))
     if not parts:
         parts.append(Table(title="no reports yet: run `dvc repro`"))
     return Group(*parts)
@@ -73,6 +75,18 @@ def metrics_table(report: dict, source: str = "") -> Table:
         t.add_row(name, *(f"{s[k]:.3f}" for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean")))
     return t
 
+
+def modes_table(report: dict, source: str = "") -> Table:
+    """Each fused model's test CCC mean (valence / arousal) under every evaluation mode."""
+    modes = list(next(iter(report["modes"].values())))
+    t = Table(title=f"Fused models by test condition (CCC mean; valence / arousal) {('— ' + source) if source else ''}")
+    t.add_column("model")
+    for m in modes:
+        t.add_column(m, justify="right")
+    for name, by_mode in report["modes"].items():
+        t.add_row(name, *(f"{by_mode[m]['ccc_mean']:.3f} ({by_mode[m]['ccc_valence']:.2f} / "
+                          f"{by_mode[m]['ccc_arousal']:.2f})" for m in modes))
+    return t
 
 
 def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:

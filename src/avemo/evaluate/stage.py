@@ -19,7 +19,17 @@ def model_dirs(p: Params) -> dict[str, Path]:
     """Report name -> run folder, for every model the pipeline trains (DESIGN.md section 9)."""
     teacher, student = Path(p.teacher.out_dir), Path(p.student.out_dir)
     return {"audio": teacher / "audio", "visual": teacher / "visual",
-            "student_audio": student / "audio", "student_visual": student / "visual"}
+            "student_audio": student / "audio", "student_visual": student / "visual",
+            **{f"{m}_fusion": Path(p.fuse.out_dir) / m for m in p.fuse.methods}}
+
+
+def mode_scores(run_dir: Path, dims: list[str]) -> dict | None:
+    """A fused model's test scores per evaluation mode (``modes.parquet`` of the fuse stage)."""
+    path = run_dir / "modes.parquet"
+    if not path.is_file():
+        return None
+    df = pd.read_parquet(path)
+    return {m: metrics.score_frame(part, dims) for m, part in df.groupby("mode", sort=False)}
 
 
 def oracle(p: Params, test_ids: pd.Series) -> dict:
@@ -39,6 +49,7 @@ def run(p: Params) -> dict:
         shutil.rmtree(out_plots)
     out_plots.mkdir(parents=True)
     models: dict[str, dict] = {}
+    by_mode: dict[str, dict] = {}
     test_ids = None
     for name, run_dir in model_dirs(p).items():
         pred_path = run_dir / "predictions.parquet"
@@ -47,17 +58,20 @@ def run(p: Params) -> dict:
         preds = pd.read_parquet(pred_path)
         dims = [c.removeprefix("pred_") for c in preds.columns if c.startswith("pred_")]
         models[name] = {s: metrics.score_frame(preds[preds["split"] == s], dims) for s in ("val", "test")}
+        if (m := mode_scores(run_dir, dims)) is not None:
+            by_mode[name] = m
         test = preds[preds["split"] == "test"]
         test_ids = test["clip_id"]
         pred, true = test[[f"pred_{d}" for d in dims]].to_numpy(), test[[f"true_{d}" for d in dims]].to_numpy()
         plots.pred_vs_true(pred, true, dims, out_plots / f"{name}_pred_vs_true.png", f"{name} (test)")
         plots.va_plane(pred[:, :2], true[:, :2], out_plots / f"{name}_va_plane.png", f"{name} (test)")
         hist = pd.read_csv(run_dir / "history.csv")
-        hist.to_csv(out_plots / f"{name}_history.csv", index=False)
-        plots.training_curves(hist, out_plots / f"{name}_curves.png")
+        if len(hist):  # late fusion has no epochs
+            hist.to_csv(out_plots / f"{name}_history.csv", index=False)
+            plots.training_curves(hist, out_plots / f"{name}_curves.png")
     if not models:
         raise FileNotFoundError("no model predictions found: run `avemo teacher` first")
-    return {"oracle": oracle(p, test_ids), "models": models}
+    return {"oracle": oracle(p, test_ids), "models": models, "modes": by_mode}
 
 
 def write(report: dict, p: Params) -> None:

@@ -11,7 +11,8 @@ from avemo.models.pooling import POOLING
 
 class Regressor(nn.Module):
     """``forward(x, mask)`` -> ``{"clip": (B, K), "frames": (B, T', K), "frame_mask": (B, T'),
-    "embedding": (B, D)}``. The head is linear: a tanh saturates when the CCC loss pushes the
+    "embedding": (B, D), "hidden": (B, T', D)}`` (``hidden``: the encoder's frame embeddings).
+    The head is linear: a tanh saturates when the CCC loss pushes the
     prediction mean away early in training and its gradient dies; callers clamp predictions
     to the labels' [-1, 1] (see :func:`bounded`)."""
 
@@ -30,6 +31,7 @@ class Regressor(nn.Module):
             "frames": self.head(h),
             "frame_mask": m,
             "embedding": emb,
+            "hidden": h,
         }
 
 

@@ -1,0 +1,1 @@
+"""The fuse stage: late and attention fusion of the audio and visual stream models."""

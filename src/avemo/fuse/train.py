@@ -1,0 +1,96 @@
+"""Fitting the fusions on cached stream outputs: late fusion's weights on the validation
+predictions; attention fusion with Lightning on the train split (modality dropout, early
+stopping on validation CCC)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+from torchmetrics import ConcordanceCorrCoef
+
+from avemo.config import LateFusionConfig, Params
+from avemo.fuse.data import StreamCache, collate_cache
+from avemo.models.fusion import STREAMS, LateFusion
+from avemo.models.fusion import build as build_fusion
+from avemo.models.regressor import bounded
+from avemo.train.fit import build_trainer
+from avemo.train.losses import ccc_loss
+
+
+def _all(batch: dict) -> tuple[dict, torch.Tensor]:
+    inputs = {s: batch[s] for s in STREAMS}
+    return inputs, torch.ones(len(batch["y"]), len(STREAMS), dtype=torch.bool)
+
+
+def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> LateFusion:
+    """Per-dimension stream weights that maximise the CCC of the fused validation predictions."""
+    batch = collate_cache([val[i] for i in range(len(val))])
+    inputs, present = _all(batch)
+    opt = torch.optim.Adam(fusion.parameters(), lr=cfg.lr)
+    for _ in range(cfg.steps):
+        opt.zero_grad()
+        loss = ccc_loss(bounded(fusion(inputs, present)), batch["y"])
+        loss.backward()
+        opt.step()
+    return fusion.eval()
+
+
+class FusionModule(pl.LightningModule):
+    """A fusion trained on cached stream outputs; each training sample loses one stream
+    (chosen at random) with probability ``modality_dropout``."""
+
+    def __init__(self, name: str, dims: dict[str, int], n_targets: int, fusion_kwargs: dict,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, modality_dropout: float = 0.3,
+                 mse_weight: float = 0.1, seed: int = 0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.fusion = build_fusion(name, dims, n_targets, **fusion_kwargs)
+        self.val_ccc = ConcordanceCorrCoef(num_outputs=n_targets)
+
+    def on_train_epoch_start(self) -> None:
+        torch.manual_seed(self.hparams.seed * 1000 + self.current_epoch)  # dropout and modality drops
+
+    def training_step(self, batch: dict, _: int) -> torch.Tensor:
+        inputs, present = _all(batch)
+        drop = torch.rand(len(present)) < self.hparams.modality_dropout
+        which = torch.randint(0, len(STREAMS), (len(present),))
+        present = present.clone()
+        present[drop, which[drop]] = False
+        loss = ccc_loss(self.fusion(inputs, present), batch["y"], mse_weight=self.hparams.mse_weight)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(present))
+        return loss
+
+    def validation_step(self, batch: dict, _: int) -> None:
+        pred = bounded(self.fusion(*_all(batch)))
+        self.log("val/loss", ccc_loss(pred, batch["y"]), on_step=False, on_epoch=True, batch_size=len(pred))
+        self.val_ccc.update(pred, batch["y"])
+
+    def on_validation_epoch_end(self) -> None:
+        ccc = self.val_ccc.compute()
+        self.log("val/ccc_mean", ccc[:2].mean(), prog_bar=True)
+        self.val_ccc.reset()
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+
+def fit_attention(p: Params, train: StreamCache, val: StreamCache, dims: dict[str, int], run_dir: Path,
+                  loggers: list, progress: bool = True) -> tuple[torch.nn.Module, list[dict]]:
+    """Train attention fusion; return the fusion of the best validation epoch, in eval mode."""
+    a = p.fuse.attention
+    pl.seed_everything(p.fuse.seed, workers=True, verbose=False)
+    module = FusionModule("attention", dims, len(p.model.targets),
+                          {"dim": a.dim, "heads": a.heads, "dropout": a.dropout}, a.lr, a.weight_decay,
+                          a.modality_dropout, p.train.mse_weight, p.fuse.seed)
+    settings = p.model_copy(update={"train": p.train.model_copy(update={"max_epochs": a.max_epochs,
+                                                                          "patience": a.patience})})
+    trainer, ckpt, history = build_trainer(settings, run_dir, loggers, progress=progress)
+    g = torch.Generator().manual_seed(p.fuse.seed)
+    train_dl = DataLoader(train, batch_size=a.batch_size, shuffle=True, generator=g, collate_fn=collate_cache)
+    val_dl = DataLoader(val, batch_size=a.batch_size, collate_fn=collate_cache)
+    trainer.fit(module, train_dl, val_dl)
+    best = FusionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
+    return best.fusion.eval(), history.rows
