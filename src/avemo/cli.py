@@ -270,6 +270,37 @@ def fuse(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 
 @app.command()
+def predict(
+    path: Annotated[Path, typer.Argument(help="an audio (.wav .flac) or video (.mp4 .avi .mkv) file")],
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    model: Annotated[str | None, typer.Option(help="late | attention | best | a fused-model folder "
+                                                   "(default: predict.model)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default: predict.out_dir)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+) -> None:
+    """Valence and arousal over time for any audio or video file: sliding windows through the
+    fused model -> <out>/<name>.csv|json and <name>.png. A missing stream falls back to the other."""
+    from avemo.serve import media
+    from avemo.serve import predict as stage
+
+    p = _load(params)
+    if fmt not in stage.FORMATS:
+        _fail(f"--format {fmt!r}: choose one of {stage.FORMATS}", 2)
+    try:
+        with _progress(f"predict {path.name}") as update:
+            result, files = stage.run(p, path, out_dir=out, fmt=fmt, model=model, progress=update)
+    except (FileNotFoundError, media.MediaError, ValueError) as err:
+        _fail(str(err))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    s = result.summary
+    console.print(f"{s['windows']} windows over {s['duration_s']:.1f} s ({', '.join(s['streams'])}): "
+                  f"mean valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f}")
+    for f in files.values():
+        console.print(f"wrote {f}")
+
+
+@app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""
     from avemo.evaluate import stage

@@ -338,6 +338,16 @@ class FuseConfig(Section):
     seed: int = 0
 
 
+class PredictConfig(Section):
+    model: str = "best"            # a fuse method (late | attention), best (higher val CCC), or a model folder
+    window_s: float = Field(default=4.0, gt=0)   # sliding windows over the file ...
+    hop_s: float = Field(default=1.0, gt=0)      # ... every hop_s seconds
+    chunk_s: float = Field(default=60.0, gt=0)   # media is read this many seconds at a time (bounded memory)
+    max_frame_px: int = Field(default=360, ge=32)  # frames taller than this are downscaled before face tracking
+    batch_size: int = Field(default=32, ge=1)
+    out_dir: str = "predictions"   # <out_dir>/<file stem>.{csv,json,png}
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -364,6 +374,7 @@ class Params(Section):
     pseudo: PseudoConfig = PseudoConfig()
     student: StudentConfig = StudentConfig()
     fuse: FuseConfig = FuseConfig()
+    predict: PredictConfig = PredictConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

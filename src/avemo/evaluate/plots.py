@@ -83,6 +83,14 @@ def va_plane(pred: Any, true: Any, path: str | Path = "va_plane.png", title: str
     ax.scatter(t[:, 0], t[:, 1], s=14, color="C0", alpha=0.7, edgecolors="none", label="true", zorder=2)
     ax.scatter(p[:, 0], p[:, 1], s=14, color="C3", marker="^", alpha=0.7, edgecolors="none",
                label="predicted", zorder=3)
+    _plane(ax)
+    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.3), fontsize=8, framealpha=0.8)
+    ax.set_title(title or f"valence-arousal plane (n={len(t)})")
+    return _save(fig, path)
+
+
+def _plane(ax: Any) -> None:
+    """Axes, quadrant names and limits of the valence (x) - arousal (y) plane."""
     ax.axhline(0, color="0.3", lw=0.8)
     ax.axvline(0, color="0.3", lw=0.8)
     for x, y, text, ha, va in (
@@ -97,8 +105,33 @@ def va_plane(pred: Any, true: Any, path: str | Path = "va_plane.png", title: str
     ax.set_aspect("equal")
     ax.set_xlabel("valence")
     ax.set_ylabel("arousal")
-    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.3), fontsize=8, framealpha=0.8)
-    ax.set_title(title or f"valence-arousal plane (n={len(t)})")
+
+
+def trace(series: pd.DataFrame, path: str | Path = "trace.png", title: str = "") -> Path:
+    """A file's predictions over time: valence and arousal traces (fused solid, each stream's
+    own dashed) and the path through the valence-arousal plane, coloured by time."""
+    fig = _figure(12, 4.2)
+    ax_t, ax_p = fig.subplots(1, 2, width_ratios=[2.2, 1])
+    t = series["time_s"].to_numpy(dtype=float)
+    for k, dim in enumerate(("valence", "arousal")):
+        ax_t.plot(t, series[dim], color=f"C{k}", lw=1.8, label=f"{dim} (fused)")
+        for stream, style in (("audio", "--"), ("visual", ":")):
+            col = f"{stream}_{dim}"
+            if col in series and series[col].notna().any():
+                ax_t.plot(t, series[col], color=f"C{k}", ls=style, lw=1, alpha=0.7, label=f"{dim} ({stream})")
+    ax_t.set_ylim(-1.05, 1.05)
+    ax_t.axhline(0, color="0.6", lw=0.8)
+    ax_t.set_xlabel("time (s)")
+    ax_t.grid(alpha=0.3)
+    ax_t.legend(fontsize=7, ncol=3, loc="lower left")
+    ok = series[["valence", "arousal"]].notna().all(axis=1).to_numpy()
+    ax_p.plot(series["valence"][ok], series["arousal"][ok], color="0.7", lw=0.8, zorder=1)
+    sc = ax_p.scatter(series["valence"][ok], series["arousal"][ok], c=t[ok], cmap="viridis", s=14, zorder=2)
+    fig.colorbar(sc, ax=ax_p, label="time (s)", shrink=0.8)
+    _plane(ax_p)
+    ax_p.set_title("path in the valence-arousal plane", fontsize=9)
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)
 
 

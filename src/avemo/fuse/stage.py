@@ -97,6 +97,15 @@ def _write(run_dir: Path, name: str, df: pd.DataFrame) -> Path:
     return run_dir / name
 
 
+def best(p: Params) -> Path:
+    """The fused model with the higher validation mean CCC among ``fuse.methods``."""
+    dirs = [Path(p.fuse.out_dir) / m for m in p.fuse.methods]
+    found = [d for d in dirs if (d / "config.json").is_file()]
+    if not found:
+        raise FileNotFoundError(f"{dirs[0]}: no fused model; run `avemo fuse` (or `dvc repro`) first")
+    return max(found, key=_val_mean)
+
+
 def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
     """Fit every fusion method; return {method: {"val", "test": scores, "modes": {mode: scores}}}."""
     targets, bs = list(p.model.targets), p.train.batch_size
@@ -139,6 +148,9 @@ def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
                "features": p.features.model_dump(), "video_frame_step": p.train.video_frame_step,
                "video_frame_rate": frame_rate(splits["train"], p.train.video_frame_step),
                "scores": scores, "modes": mode_scores}
+        if p.features.audio.normalise != "utterance":  # inference needs the train-split statistics
+            mean, std = store.read_stats(p.features.out_dir)
+            cfg["audio_stats"] = {"mean": mean.tolist(), "std": std.tolist()}
         fused.save(model, cfg, run_dir)
         files = [_write(run_dir, "predictions.parquet", preds), _write(run_dir, "modes.parquet", by_mode),
                  _write(run_dir, "history.csv", pd.DataFrame(history, columns=["epoch"] if not history else None))]

@@ -1,0 +1,189 @@
+"""The inference pipeline: preprocessing and the fused model, written once. ``avemo
+predict``, the HTTP service and a released model all run through :class:`Pipeline`.
+
+A file is cut into windows of ``window_s`` every ``hop_s`` seconds (one window when it is
+shorter). Media is read ``chunk_s`` seconds at a time, so memory stays bounded on long
+files. Each window gets the same front-end as training: a log-mel of its audio normalised
+like the training features, and grey face crops from a Haar face track at the model's video
+frame rate. A window without audio, or without any face detection, is predicted from the
+other stream alone (the fusion falls back), and its ``streams`` column says which it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avemo.config import PredictConfig, VideoFeatures
+from avemo.features import audio as audio_fe
+from avemo.features import video as video_fe
+from avemo.models import fused
+from avemo.serve import media
+from avemo.train.data import pad
+
+DIMS = ("valence", "arousal")
+MIN_AUDIO_FRAMES = 8  # log-mel frames (80 ms at a 10 ms hop): shorter windows are predicted without audio
+
+
+@dataclass
+class Result:
+    """A file's predictions: ``series`` (one row per window), ``summary`` (clip level) and
+    ``notes`` (fallbacks and other things the user should know)."""
+
+    series: pd.DataFrame
+    summary: dict
+    notes: list[str] = field(default_factory=list)
+
+
+def windows(duration_s: float, window_s: float, hop_s: float) -> np.ndarray:
+    """Window start times covering ``[0, duration_s)``: every ``hop_s`` while a whole window
+    fits, plus a last one ending at the end of the file; one window for a short file."""
+    if duration_s <= window_s:
+        return np.zeros(1)
+    starts = np.arange(0.0, duration_s - window_s + 1e-9, hop_s)
+    if duration_s - (starts[-1] + window_s) > 1e-6:
+        starts = np.append(starts, duration_s - window_s)
+    return starts
+
+
+class Pipeline:
+    def __init__(self, model: fused.FusedModel, cfg: dict, settings: PredictConfig | None = None):
+        self.model, self.cfg = model.eval(), cfg
+        self.settings = settings or PredictConfig()
+        self.targets = list(cfg["targets"])
+        feats = cfg["features"]
+        self.audio_cfg = feats["audio"]
+        self.video_cfg = VideoFeatures(**feats["video"])
+        self.frame_rate = float(cfg["video_frame_rate"])
+        self.tracker = video_fe.FaceTracker.from_config(self.video_cfg)
+        stats = cfg.get("audio_stats")
+        self.stats = None if stats is None else (torch.tensor(stats["mean"]), torch.tensor(stats["std"]))
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path, settings: PredictConfig | None = None) -> Pipeline:
+        return cls(*fused.load(model_dir), settings)
+
+    # ------------------------------------------------------------------ front-end
+
+    def log_mel(self, wave: np.ndarray) -> torch.Tensor:
+        a = self.audio_cfg
+        return audio_fe.log_mel(wave, a["n_mels"], a["win_ms"], a["hop_ms"])
+
+    def normalise(self, mel: torch.Tensor) -> torch.Tensor:
+        """A clip's log-mel -> the model's input, normalised as the training features were."""
+        return audio_fe.utterance_normalise(mel) if self.stats is None else audio_fe.normalise(mel, *self.stats)
+
+    def audio_input(self, wave: np.ndarray) -> torch.Tensor:
+        """16 kHz mono samples -> the model's ``(frames, n_mels)`` input."""
+        return self.normalise(self.log_mel(wave))
+
+    def face_crops(self, frames: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+        """Grey frames ``(T, H, W)`` -> ``(crops (T, px, px) in [0, 1], detected (T,))``."""
+        crops, detected = video_fe.face_crops(frames, self.video_cfg, self.tracker)
+        return torch.from_numpy(crops).float() / 255.0, detected
+
+    # ------------------------------------------------------------------ model
+
+    @torch.no_grad()
+    def predict_inputs(self, audio: list[torch.Tensor] | None, visual: list[torch.Tensor] | None) -> dict:
+        """Model inputs (lists of per-item tensors, None for a missing stream) -> numpy outputs."""
+        out = self.model(audio=pad(audio) if audio else None, visual=pad(visual) if visual else None)
+        return {k: None if v is None else v.numpy() for k, v in out.items()}
+
+    def predict_clip(self, wave: np.ndarray | None = None, frames: np.ndarray | None = None) -> dict:
+        """One clip (16 kHz samples and/or grey frames at the model's frame rate) -> values."""
+        a = [self.audio_input(wave)] if wave is not None and wave.size else None
+        v = None
+        if frames is not None and len(frames):
+            crops, detected = self.face_crops(frames)
+            v = [crops] if detected.any() else None
+        if a is None and v is None:
+            raise ValueError("nothing to predict from: no audio and no detectable face")
+        out = self.predict_inputs(a, v)
+        return {"fused": dict(zip(self.targets, out["clip"][0].tolist(), strict=True)),
+                **{s: None if out[s] is None else dict(zip(self.targets, out[s][0].tolist(), strict=True))
+                   for s in ("audio", "visual")}}
+
+    # ------------------------------------------------------------------ files
+
+    def predict_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> Result:
+        """Sliding-window predictions over an audio or video file."""
+        s = self.settings
+        info = media.probe(path)
+        starts = windows(info.duration_s, s.window_s, s.hop_s)
+        per_chunk = max(1, int(s.chunk_s // s.hop_s))
+        rows: list[dict] = []
+        any_face = False
+        for c in range(0, len(starts), per_chunk):
+            chunk = starts[c : c + per_chunk]
+            rows += self._chunk(path, info, chunk)
+            any_face |= any(r["face_rate"] > 0 for r in rows[-len(chunk):])
+            if progress:
+                progress(min(c + per_chunk, len(starts)), len(starts))
+        series = pd.DataFrame(rows)
+        notes = []
+        if not info.has_audio:
+            notes.append("no audio stream: predicted from the face video alone")
+        if info.has_video and not any_face:
+            notes.append("no face detected in the video: predicted from the audio alone")
+        elif info.has_video and (series["face_rate"] == 0).any():
+            notes.append(f"{int((series['face_rate'] == 0).sum())} window(s) without a detected face used the audio alone")
+        if not info.has_video:
+            notes.append("no video stream: predicted from the audio alone")
+        summary = {"file": str(path), "duration_s": round(info.duration_s, 3), "windows": len(series),
+                   "window_s": s.window_s, "hop_s": s.hop_s,
+                   **{d: float(series[d].mean()) for d in self.targets},
+                   "streams": sorted(set(series["streams"]))}
+        return Result(series, summary, notes)
+
+    def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray) -> list[dict]:
+        s = self.settings
+        lo, hi = float(starts[0]), float(min(starts[-1] + s.window_s, info.duration_s))
+        wave = media.read_audio(path, lo, hi) if info.has_audio else np.zeros(0, np.float32)
+        mel = self.log_mel(wave) if wave.size else None  # once per chunk; windows slice it
+        per_s = 1000.0 / self.audio_cfg["hop_ms"]
+        frames, times = (media.read_frames(path, lo, hi, self.frame_rate, s.max_frame_px) if info.has_video
+                         else (np.zeros((0, 0, 0), np.uint8), np.zeros(0)))
+        crops, detected = self.face_crops(frames) if len(frames) else (None, np.zeros(0, bool))
+        items = []
+        for t0 in starts:
+            t1 = min(t0 + s.window_s, info.duration_s)
+            seg = mel[round((t0 - lo) * per_s) : round((t1 - lo) * per_s)] if mel is not None else []
+            in_win = (times >= t0 - 1e-6) & (times < t1 - 1e-6)
+            a = self.normalise(seg) if len(seg) >= MIN_AUDIO_FRAMES else None
+            v = crops[torch.from_numpy(in_win)] if crops is not None and detected[in_win].any() else None
+            items.append((t0, t1, a, v, float(detected[in_win].mean()) if in_win.any() else 0.0))
+        rows = []
+        for b in range(0, len(items), s.batch_size):
+            rows += self._batch(items[b : b + s.batch_size])
+        return rows
+
+    def _batch(self, items: list) -> list[dict]:
+        rows: list[dict] = []
+        # windows of one batch may differ in which streams they have: predict each kind together
+        for kind in ("av", "a", "v"):
+            group = [it for it in items if ("a" in kind) == (it[2] is not None) and ("v" in kind) == (it[3] is not None)]
+            if not group:
+                continue
+            out = self.predict_inputs([it[2] for it in group] if "a" in kind else None,
+                                      [it[3] for it in group] if "v" in kind else None)
+            for k, (t0, t1, *_rest, face_rate) in enumerate(group):
+                row = {"time_s": round((t0 + t1) / 2, 3), "start_s": round(float(t0), 3), "end_s": round(float(t1), 3)}
+                row |= {d: float(out["clip"][k, n]) for n, d in enumerate(self.targets)}
+                for stream in ("audio", "visual"):
+                    vals = out[stream]
+                    row |= {f"{stream}_{d}": float(vals[k, n]) if vals is not None else float("nan")
+                            for n, d in enumerate(self.targets)}
+                row["streams"] = {"av": "audio+visual", "a": "audio", "v": "visual"}[kind]
+                row["face_rate"] = round(face_rate, 3)
+                rows.append(row)
+        skipped = [it for it in items if it[2] is None and it[3] is None]
+        for t0, t1, *_ in skipped:  # neither stream usable in this window: say so, predict nothing
+            rows.append({"time_s": round((t0 + t1) / 2, 3), "start_s": round(float(t0), 3), "end_s": round(float(t1), 3),
+                         **{d: float("nan") for d in self.targets}, "streams": "none", "face_rate": 0.0})
+        return sorted(rows, key=lambda r: r["start_s"])

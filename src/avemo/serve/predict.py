@@ -1,0 +1,50 @@
+"""``avemo predict FILE``: the inference pipeline over one audio or video file, written as a
+time series (CSV or JSON) and a plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from avemo.config import Params
+from avemo.evaluate import plots
+from avemo.io import atomic_path
+from avemo.serve.pipeline import Pipeline, Result
+
+FORMATS = ("csv", "json")
+
+
+def model_dir(p: Params, model: str | None = None) -> Path:
+    """``predict.model`` (or ``model``): a fuse method, ``best``, or a fused-model folder."""
+    from avemo.fuse import stage as fuse_stage
+
+    choice = model or p.predict.model
+    if choice == "best":
+        return fuse_stage.best(p)
+    if choice in p.fuse.methods or choice in ("late", "attention"):
+        return Path(p.fuse.out_dir) / choice
+    return Path(choice)
+
+
+def write(result: Result, out_dir: str | Path, stem: str, fmt: str = "csv") -> dict[str, Path]:
+    """``<stem>.<fmt>`` (the series; JSON also holds the summary and notes) and ``<stem>.png``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"--format {fmt!r}: choose one of {FORMATS}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = out_dir / f"{stem}.{fmt}"
+    with atomic_path(data) as tmp:
+        if fmt == "csv":
+            result.series.to_csv(tmp, index=False, float_format="%.4f")
+        else:
+            records = json.loads(result.series.to_json(orient="records", double_precision=4))
+            tmp.write_text(json.dumps({"summary": result.summary, "notes": result.notes, "series": records}, indent=1))
+    plot = plots.trace(result.series, out_dir / f"{stem}.png", title=Path(result.summary["file"]).name)
+    return {"series": data, "plot": plot}
+
+
+def run(p: Params, path: str | Path, *, out_dir: str | Path | None = None, fmt: str = "csv",
+        model: str | None = None, progress=None) -> tuple[Result, dict[str, Path]]:
+    pipeline = Pipeline.from_dir(model_dir(p, model), p.predict)
+    result = pipeline.predict_file(path, progress=progress)
+    return result, write(result, out_dir or p.predict.out_dir, Path(path).stem, fmt)

@@ -1,0 +1,85 @@
+"""Media files with a rendered talking face and/or speech-like audio, and a small fused
+model (random weights, the project's front-end settings) for the inference-pipeline tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from avemo.config import FeaturesConfig
+from avemo.data.synthetic.faces import Identity, Pose, render_face
+from avemo.data.synthetic.media import write_avi
+from avemo.models import fused
+
+SR, FPS = 16000, 10
+
+
+def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    env = 0.5 + 0.5 * np.sin(np.linspace(0, 6 * np.pi, n)) ** 2
+    return (0.1 * env * rng.standard_normal(n)).astype(np.float32)
+
+
+def face_frames(seconds: float, face: bool = True, seed: int = 0) -> list[np.ndarray]:
+    """A 96-px rendered face on a 120x160 noisy canvas (or the canvas alone) at 10 fps."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(round(seconds * FPS)):
+        canvas = rng.integers(90, 140, (120, 160, 3)).astype(np.uint8)
+        if face:
+            rgb, _, _ = render_face(Identity(), 0.5 * np.sin(k / 5), 0.2, pose=Pose(yaw=3 * np.sin(k / 4)), size=96,
+                                    rng=rng)
+            canvas[12:108, 32:128] = rgb
+        out.append(canvas)
+    return out
+
+
+def write_mp4_video_only(path: Path, frames: list[np.ndarray]) -> Path:
+    import av
+
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("mpeg4", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for f in frames:
+            for packet in vs.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("media")
+    files = {"av": d / "talk.avi", "no_face": d / "wall.avi", "video_only": d / "silent.mp4", "wav": d / "voice.wav"}
+    write_avi(files["av"], face_frames(6.0), FPS, speech_like(6.0), SR)
+    write_avi(files["no_face"], face_frames(5.0, face=False), FPS, speech_like(5.0, seed=1), SR)
+    write_mp4_video_only(files["video_only"], face_frames(5.0, seed=2))
+    sf.write(files["wav"], speech_like(3.0, seed=3), SR, subtype="PCM_16")
+    return files
+
+
+def fused_config(fusion: str = "late") -> dict:
+    feats = FeaturesConfig().model_dump()
+    stream = {"dim": 16, "dropout": 0.1, "pooling": "attention"}
+    return {"targets": ["valence", "arousal"],
+            "streams": {"audio": {"encoder": "audio_cnn", "n_inputs": feats["audio"]["n_mels"], **stream},
+                        "visual": {"encoder": "visual_cnn", "n_inputs": feats["video"]["crop_px"], **stream}},
+            "fusion": {"name": fusion, "kwargs": {"dim": 16, "heads": 2} if fusion == "attention" else {}},
+            "features": feats, "video_frame_step": 3, "video_frame_rate": FPS / 3}
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("fused")
+    model = fused.build(fused_config())
+    with torch.no_grad():
+        model.fusion.logits.copy_(torch.tensor([[0.5, 1.0], [-0.5, 0.0]]))
+    fused.save(model, fused_config(), d)
+    return d

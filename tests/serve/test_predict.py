@@ -1,0 +1,47 @@
+"""`avemo predict FILE`: a time series and a plot for a media file; bad input exits non-zero
+with the file named and nothing written."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from avemo.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def args(model_dir, tmp_path):
+    return ["--model", str(model_dir), "--out", str(tmp_path / "out")]
+
+
+def test_predict_writes_a_csv_series_and_a_plot(media_files, args, tmp_path):
+    res = runner.invoke(app, ["predict", str(media_files["av"]), *args])
+    assert res.exit_code == 0, res.output
+    series = pd.read_csv(tmp_path / "out" / "talk.csv")
+    assert list(series.columns[:5]) == ["time_s", "start_s", "end_s", "valence", "arousal"]
+    assert {"audio_valence", "visual_arousal", "streams"} <= set(series.columns)
+    assert len(series) == 3 and series["valence"].between(-1, 1).all()  # 6 s, 4 s windows, 1 s hop
+    assert (tmp_path / "out" / "talk.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_json_carries_the_summary_and_the_fallback_note(media_files, args, tmp_path):
+    res = runner.invoke(app, ["predict", str(media_files["wav"]), *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "no video stream" in res.output
+    doc = json.loads((tmp_path / "out" / "voice.json").read_text())
+    assert doc["summary"]["streams"] == ["audio"] and doc["notes"] and len(doc["series"]) == 1
+
+
+def test_predict_refuses_bad_files_and_missing_models(tmp_path, args, model_dir):
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"definitely not a video")
+    res = runner.invoke(app, ["predict", str(bad), *args])
+    assert res.exit_code == 1 and "clip.mp4" in res.output
+    assert not (tmp_path / "out").exists()
+    res = runner.invoke(app, ["predict", str(bad), "--model", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "avemo fuse" in res.output
+    res = runner.invoke(app, ["predict", str(bad), *args, "--format", "xml"])
+    assert res.exit_code == 2 and "csv" in res.output
