@@ -8,8 +8,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from avemo.features import store
 from avemo.fuse.modes import Perturb
+from avemo.models.batch import pad
 from avemo.models.fusion import STREAMS
-from avemo.train.data import STORE_STREAM, pad
+from avemo.train.data import STORE_STREAM
 
 
 class PairDataset(Dataset):

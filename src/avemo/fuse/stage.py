@@ -33,11 +33,6 @@ from avemo.train.data import transform_for
 CORPUS = "iemocap"
 
 
-def _val_mean(run_dir: Path) -> float:
-    cfg = json.loads((run_dir / "config.json").read_text())
-    return float(cfg["scores"]["val"]["ccc_mean"])
-
-
 def sources(p: Params) -> dict[str, Path]:
     """stream -> the run folder of the model fused for it (``fuse.sources``)."""
     out = {}
@@ -49,7 +44,7 @@ def sources(p: Params) -> dict[str, Path]:
         if missing or not cands:
             raise FileNotFoundError(f"{(missing or [runs['teacher']])[0]}: no trained {s} model; run "
                                     f"`avemo teacher` / `avemo student` first")
-        out[s] = max(cands, key=_val_mean)  # best: the higher validation mean CCC (ties: teacher)
+        out[s] = max(cands, key=fused.val_mean)  # best: the higher validation mean CCC (ties: teacher)
     return out
 
 
@@ -95,15 +90,6 @@ def _write(run_dir: Path, name: str, df: pd.DataFrame) -> Path:
     with atomic_path(run_dir / name) as tmp:
         df.to_parquet(tmp, index=False) if name.endswith(".parquet") else df.to_csv(tmp, index=False)
     return run_dir / name
-
-
-def best(p: Params) -> Path:
-    """The fused model with the higher validation mean CCC among ``fuse.methods``."""
-    dirs = [Path(p.fuse.out_dir) / m for m in p.fuse.methods]
-    found = [d for d in dirs if (d / "config.json").is_file()]
-    if not found:
-        raise FileNotFoundError(f"{dirs[0]}: no fused model; run `avemo fuse` (or `dvc repro`) first")
-    return max(found, key=_val_mean)
 
 
 def run(p: Params, *, progress: bool = True) -> dict[str, dict]:

@@ -90,3 +90,8 @@ def load(model_dir: str | Path) -> tuple[FusedModel, dict]:
     model = build(cfg)
     model.load_state_dict(load_file(str(model_dir / WEIGHTS)))
     return model.eval(), cfg
+
+
+def val_mean(run_dir: str | Path) -> float:
+    """The validation mean CCC a training or fuse run recorded in its ``config.json``."""
+    return float(json.loads((Path(run_dir) / CONFIG).read_text())["scores"]["val"]["ccc_mean"])

@@ -9,18 +9,26 @@ from pathlib import Path
 from avemo.config import Params
 from avemo.evaluate import plots
 from avemo.io import atomic_path
+from avemo.models import fused
 from avemo.serve.pipeline import Pipeline, Result
 
 FORMATS = ("csv", "json")
 
 
+def best(p: Params) -> Path:
+    """The fused model with the higher validation mean CCC among ``fuse.methods``."""
+    dirs = [Path(p.fuse.out_dir) / m for m in p.fuse.methods]
+    found = [d for d in dirs if (d / fused.CONFIG).is_file()]
+    if not found:
+        raise FileNotFoundError(f"{dirs[0]}: no fused model; run `avemo fuse` (or `dvc repro`) first")
+    return max(found, key=fused.val_mean)
+
+
 def model_dir(p: Params, model: str | None = None) -> Path:
     """``predict.model`` (or ``model``): a fuse method, ``best``, or a fused-model folder."""
-    from avemo.fuse import stage as fuse_stage
-
     choice = model or p.predict.model
     if choice == "best":
-        return fuse_stage.best(p)
+        return best(p)
     if choice in p.fuse.methods or choice in ("late", "attention"):
         return Path(p.fuse.out_dir) / choice
     return Path(choice)

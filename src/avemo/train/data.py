@@ -14,6 +14,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from avemo.config import AugmentConfig, TrainConfig
 from avemo.features import store
+from avemo.models.batch import pad
 
 Item = tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]
 
@@ -54,18 +55,6 @@ class ClipDataset(Dataset):
             if self.augment is not None:  # on the stored scale (e.g. raw log-mel: SNRs hold)
                 x = self.augment(x, g)
         return post(x), self.targets[i], self.weights[i], i
-
-
-def pad(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack variable-length sequences, zero-padded to the longest: ``(x, mask)``, where
-    ``mask`` marks real frames."""
-    n = max(len(x) for x in xs)
-    x = torch.zeros((len(xs), n, *xs[0].shape[1:]), dtype=torch.float32)
-    mask = torch.zeros((len(xs), n), dtype=torch.bool)
-    for k, v in enumerate(xs):
-        x[k, : len(v)] = v
-        mask[k, : len(v)] = True
-    return x, mask
 
 
 def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
