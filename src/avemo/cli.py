@@ -301,6 +301,58 @@ def predict(
 
 
 @app.command()
+def register(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Log and register every fused and per-stream model in MLflow (metrics, params, weights,
+    DVC data hashes), then run the promotion gate -> reports/registry.json."""
+    from avemo.io import write_json
+    from avemo.registry import promote as gate
+    from avemo.registry import register as stage
+
+    p = _load(params)
+    try:
+        report = stage.run(p)
+        decision = gate.promote(p)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    for name, r in report["registered"].items():
+        console.print(f"registered {name}: {r['registered_model']} v{r['version']} (val CCC mean {r['val_ccc_mean']:.3f})")
+    console.print(("[green]" if decision.moved else "[yellow]") + decision.reason)
+    write_json(p.registry.report, {**report, "promotion": decision.to_dict()})
+
+
+@app.command()
+def promote(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    version: Annotated[str | None, typer.Option(help="registry version to promote (default: the best of the last registration)")] = None,
+) -> None:
+    """Move the `champion` alias to a fused model if it beats the champion on validation and
+    its data validation passed; says why either way (exit 0 promoted, 3 refused)."""
+    from avemo.registry import promote as gate
+
+    p = _load(params)
+    try:
+        decision = gate.promote(p, version)
+    except ValueError as err:
+        _fail(str(err))
+    console.print(("[green]" if decision.moved else "[yellow]") + decision.reason)
+    if not decision.moved:
+        raise typer.Exit(3)
+
+
+@app.command()
+def rollback(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
+    """Give the `champion` alias back to the previous champion."""
+    from avemo.registry import promote as gate
+
+    p = _load(params)
+    try:
+        decision = gate.rollback(p)
+    except ValueError as err:
+        _fail(str(err))
+    console.print(f"[green]{decision.reason}")
+
+
+@app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""
     from avemo.evaluate import stage

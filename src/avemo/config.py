@@ -348,6 +348,20 @@ class PredictConfig(Section):
     out_dir: str = "predictions"   # <out_dir>/<file stem>.{csv,json,png}
 
 
+class ReleaseConfig(Section):
+    model: str = "best"            # late | attention | best | a fused-model folder
+    out_dir: str = "release"       # the Hub-ready folder: model.safetensors, config.json, README.md
+    license: str = "apache-2.0"    # model card licence (a Hub licence id)
+    private: bool = True           # a repo that `avemo release` creates starts private
+
+
+class RegistryConfig(Section):
+    fused_name: str = "avemo-fusion"     # registered model of the fused models (late, attention versions)
+    stream_prefix: str = "avemo-"        # per-stream models register as <prefix>audio / <prefix>visual
+    margin: float = Field(default=0.0, ge=0)  # promote only when val CCC mean beats the champion's by more
+    report: str = "reports/registry.json"
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -375,6 +389,8 @@ class Params(Section):
     student: StudentConfig = StudentConfig()
     fuse: FuseConfig = FuseConfig()
     predict: PredictConfig = PredictConfig()
+    release: ReleaseConfig = ReleaseConfig()
+    registry: RegistryConfig = RegistryConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

@@ -159,6 +159,28 @@ def _sqlite_parent(uri: str) -> None:
         Path(uri[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
 
 
+def mlflow_client(cfg: TrackingConfig) -> Any:
+    """An ``MlflowClient`` on the configured store (no global MLflow state is touched)."""
+    from mlflow import MlflowClient
+
+    uri = mlflow_uri(cfg)
+    _sqlite_parent(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(client: Any, cfg: TrackingConfig) -> str:
+    """The id of ``cfg.experiment``, created (artifacts under ``cfg.artifact_dir``) if missing."""
+    exp = client.get_experiment_by_name(cfg.experiment)
+    if exp is not None:
+        return exp.experiment_id
+    location = None
+    if _local_store(client.tracking_uri):
+        artifact_dir = Path(cfg.artifact_dir).resolve()
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        location = artifact_dir.as_uri()
+    return client.create_experiment(cfg.experiment, artifact_location=location)
+
+
 # --- loggers ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Release fused models to the Hugging Face Hub and pull them back (safetensors only)."""

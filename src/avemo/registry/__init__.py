@@ -1,0 +1,1 @@
+"""The MLflow model registry: register every model, promote the champion, roll back."""
