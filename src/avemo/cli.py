@@ -353,6 +353,108 @@ def rollback(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 
 @app.command()
+def release(
+    repo_id: Annotated[str, typer.Option("--repo-id", help="the Hugging Face Hub repo, ORG/NAME")],
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    revision: Annotated[str | None, typer.Option(help="branch to push to, created if missing "
+                                                      "(default: main)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="write the folder and list its files; push nothing")] = False,
+    model: Annotated[str | None, typer.Option(help="late | attention | best | a fused-model folder "
+                                                   "(default: release.model)")] = None,
+    out: Annotated[Path | None, typer.Option(help="release folder (default: release.out_dir)")] = None,
+) -> None:
+    """Release a fused model to the Hugging Face Hub: a folder with model.safetensors,
+    config.json and a model card (README.md), listed with sha256, then pushed (HF_TOKEN)."""
+    import os
+
+    from avemo.hub import release as hub
+    from avemo.serve.predict import model_dir
+
+    p = _load(params)
+    try:
+        hub.check_repo_id(repo_id)
+    except hub.RepoIdError as err:
+        _fail(str(err), 2)
+    try:
+        files = hub.write_folder(model_dir(p, model or p.release.model), out or p.release.out_dir, repo_id,
+                                 p.release.license)
+    except (FileNotFoundError, hub.ReleaseError) as err:
+        _fail(str(err))
+    folder = files[0].parent
+    for f in hub.manifest(folder):
+        typer.echo(f"{f['sha256']}  {f['bytes']:>10}  {f['path']}")
+    if dry_run:
+        console.print(f"dry run: wrote {folder}; nothing pushed")
+        return
+    try:
+        url = hub.push(folder, repo_id, revision, os.environ.get("HF_TOKEN"), private=p.release.private)
+    except hub.ReleaseError as err:
+        _fail(str(err))
+    console.print(f"pushed {folder} to {repo_id}@{revision or 'main'}")
+    typer.echo(url)
+
+
+@app.command()
+def pull(
+    source: Annotated[str, typer.Argument(help="a Hub repo ORG/NAME, or a release or fused-model folder")],
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    revision: Annotated[str | None, typer.Option(help="branch, tag or commit to pin (required for a "
+                                                      "Hub repo)")] = None,
+    predict_file: Annotated[Path | None, typer.Option("--predict", help="an audio or video file to run "
+                                                                        "the model on")] = None,
+) -> None:
+    """Load a released model (offline: from the local Hub cache only) into the inference
+    pipeline; print its metadata, and with --predict the clip-level summary of a file."""
+    from avemo.hub import release as hub
+    from avemo.serve import media
+
+    p = _load(params)
+    try:
+        pipeline = hub.pull(source, revision, p.predict)
+    except hub.RepoIdError as err:
+        _fail(str(err), 2)
+    except hub.ReleaseError as err:
+        _fail(str(err))
+    cfg, out = pipeline.cfg, Console()
+    test = cfg.get("scores", {}).get("test", {})
+    out.print(f"{source}{'@' + revision if revision else ''}: {cfg['fusion']['name']} fusion of "
+              + ", ".join(f"{s} ({c['encoder']})" for s, c in cfg["streams"].items()))
+    out.print("targets: " + ", ".join(pipeline.targets))
+    out.print("test: " + (", ".join(f"{k}={v:.3f}" for k, v in test.items() if k.startswith("ccc")) or "no scores"))
+    if predict_file is None:
+        return
+    try:
+        with _progress(f"predict {predict_file.name}") as update:
+            result = pipeline.predict_file(predict_file, progress=update)
+    except (FileNotFoundError, media.MediaError, ValueError) as err:
+        _fail(str(err))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    s = result.summary
+    out.print(f"{s['windows']} windows over {s['duration_s']:.1f} s ({', '.join(s['streams'])}): mean "
+              + ", ".join(f"{t} {s[t]:+.3f}" for t in pipeline.targets))
+
+
+@app.command()
+def package(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    build: Annotated[bool, typer.Option(help="also build the bento (bentos/bentofile.yaml)")] = True,
+) -> None:
+    """Import the registry's champion into the BentoML model store and build the bento."""
+    from avemo.io import write_json
+    from avemo.serve import package as stage
+
+    p = _load(params)
+    try:
+        report = stage.run(p, build=build)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    console.print(f"model {report['model']} (registry {report['registry']['registered_model']} "
+                  f"v{report['registry']['version']})" + (f", bento {report['bento']}" if "bento" in report else ""))
+    write_json(p.serve.report, report)
+
+
+@app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""
     from avemo.evaluate import stage

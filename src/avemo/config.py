@@ -362,6 +362,15 @@ class RegistryConfig(Section):
     report: str = "reports/registry.json"
 
 
+class ServeConfig(Section):
+    model_name: str = "avemo-fusion"      # the BentoML model-store name of the packaged champion
+    bentoml_home: str = ".bentoml"        # BENTOML_HOME for package and serve (inside the project)
+    bentofile: str = "bentos/bentofile.yaml"
+    max_upload_mb: float = Field(default=50.0, gt=0)   # larger requests get 413 before they are read
+    min_audio_s: float = Field(default=0.5, gt=0)      # shorter audio-only uploads get 422
+    report: str = "reports/package.json"
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -391,6 +400,7 @@ class Params(Section):
     predict: PredictConfig = PredictConfig()
     release: ReleaseConfig = ReleaseConfig()
     registry: RegistryConfig = RegistryConfig()
+    serve: ServeConfig = ServeConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

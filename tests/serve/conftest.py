@@ -71,7 +71,8 @@ def fused_config(fusion: str = "late") -> dict:
             "streams": {"audio": {"encoder": "audio_cnn", "n_inputs": feats["audio"]["n_mels"], **stream},
                         "visual": {"encoder": "visual_cnn", "n_inputs": feats["video"]["crop_px"], **stream}},
             "fusion": {"name": fusion, "kwargs": {"dim": 16, "heads": 2} if fusion == "attention" else {}},
-            "features": feats, "video_frame_step": 3, "video_frame_rate": FPS / 3}
+            "features": feats, "video_frame_step": 3, "video_frame_rate": FPS / 3,
+            "scores": {s: {"ccc_valence": 0.5, "ccc_arousal": 0.5, "ccc_mean": 0.5} for s in ("val", "test")}}
 
 
 @pytest.fixture(scope="session")
@@ -82,4 +83,17 @@ def model_dir(tmp_path_factory) -> Path:
     with torch.no_grad():
         model.fusion.logits.copy_(torch.tensor([[0.5, 1.0], [-0.5, 0.0]]))
     fused.save(model, fused_config(), d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory):
+    """Uploads the service must refuse: empty, undecodable, wrong extension, over 1 MB, too short, faceless."""
+    d = tmp_path_factory.mktemp("bad")
+    (d / "empty.mp4").write_bytes(b"")
+    (d / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(4000))
+    (d / "notes.txt").write_text("not media")
+    (d / "huge.wav").write_bytes(b"\0" * (1024 * 1024 + 10))
+    sf.write(d / "blip.wav", speech_like(0.2), 16000)
+    write_mp4_video_only(d / "wall.mp4", face_frames(3.0, face=False))
     return d

@@ -3,14 +3,14 @@ matter, then scores, evaluation modes, intended use, limits and how to load it."
 
 from __future__ import annotations
 
-TAGS = ["audio-visual", "emotion-recognition", "valence-arousal", "affective-computing", "regression",
-        "pytorch", "safetensors"]
-MODES = {  # fuse.modes.MODES, described
+TAGS = ("audio-visual", "emotion-recognition", "valence-arousal", "affective-computing", "regression",
+        "pytorch", "safetensors")
+MODES = {  # avemo.fuse.modes.MODES: the test-time conditions the fuse stage scores
     "audio_visual": "both streams, clean",
     "audio_only": "face video missing",
     "video_only": "audio missing",
-    "noisy_audio": "audio with added noise (fuse.modes.noisy_audio_snr_db)",
-    "noisy_video": "face video with cutouts and pixel noise (fuse.modes.noisy_video)",
+    "noisy_audio": "white noise on the audio",
+    "noisy_video": "an occluder and pixel noise on every face frame",
 }
 
 
@@ -33,7 +33,7 @@ def _table(first: str, rows: list[tuple[str, dict | None]], targets: list[str]) 
 def front_matter(license: str) -> str:
     from huggingface_hub import ModelCardData
 
-    data = ModelCardData(library_name="avemo", license=license, tags=TAGS, metrics=["ccc"])
+    data = ModelCardData(library_name="avemo", license=license, tags=list(TAGS), metrics=["ccc"])
     return f"---\n{data.to_yaml()}\n---\n"
 
 
@@ -45,7 +45,7 @@ def render(cfg: dict, repo_id: str, license: str) -> str:
     modes = cfg.get("modes", {})
     fusion = cfg["fusion"]["name"]
     encoders = ", ".join(f"{s}: {c['encoder']} (dim {c['dim']})" for s, c in cfg["streams"].items())
-    mode_rows = [(f"{m} ({desc})", modes.get(m)) for m, desc in MODES.items()]
+    mode_rows = [(f"{m}: {desc}", modes.get(m)) for m, desc in MODES.items()]
     return f"""{front_matter(license)}
 # {repo_id.split("/")[-1]}: audio-visual valence and arousal
 

@@ -7,14 +7,16 @@ through :class:`AvemoModel` ``.from_pretrained``. Weights are read from safetens
 a pickle (``pytorch_model.bin``) is refused, never loaded.
 
 Offline (``HF_HUB_OFFLINE=1``, or the Hub unreachable) ``pull`` reads the local Hugging Face
-cache only and ``push`` stops at once, each with a message saying what to do. Environment
-variables (``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``/``HF_HOME``, ``HF_ENDPOINT``) are read when
-called, not when ``huggingface_hub`` was imported.
+cache only and ``push`` stops at once, each with a message saying what to do.
+``HF_HUB_OFFLINE`` and ``HF_HUB_CACHE``/``HF_HOME`` are read when called, not only when
+``huggingface_hub`` was imported; ``HF_ENDPOINT`` is the library's (read at its import).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -49,7 +51,7 @@ class RepoIdError(ReleaseError, ValueError):
 
 
 class AvemoModel(fused.FusedModel, PyTorchModelHubMixin, library_name="avemo", license="apache-2.0",
-                 tags=card.TAGS):
+                 tags=list(card.TAGS)):
     """A :class:`~avemo.models.fused.FusedModel` the Hub can load: ``config`` is the fused
     model's ``config.json``; the state dict has the same keys, so the ``fuse`` stage's
     ``model.safetensors`` is the release's weights file as it is."""
@@ -126,9 +128,10 @@ def cache_dir() -> str | None:
 
 
 def endpoint() -> str:
+    """The Hub URL huggingface_hub downloads from (``HF_ENDPOINT`` when it was imported)."""
     from huggingface_hub import constants
 
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+    return constants.ENDPOINT.rstrip("/")
 
 
 def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
@@ -142,7 +145,7 @@ def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
         try:
             get_session().head(url, timeout=timeout)
             answered.append(True)
-        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception:  # any failure means "not reachable"
             answered.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -156,10 +159,8 @@ def _network_errors() -> tuple[type[BaseException], ...]:
     HTTP errors included) and the HTTP client's own errors, which are not OSErrors."""
     errors: list[type[BaseException]] = [OSError]
     for module in ("httpx2", "httpx"):
-        try:
-            errors.append(__import__(module).HTTPError)
-        except ImportError:
-            pass
+        with contextlib.suppress(ImportError):
+            errors.append(importlib.import_module(module).HTTPError)
     return tuple(errors)
 
 
@@ -246,6 +247,7 @@ def push(folder: str | Path, repo_id: str, revision: str | None = None, token: s
 def load(source: str | Path, revision: str | None = None) -> AvemoModel:
     """The released model in ``source``: a local folder, or ``ORG/NAME`` at ``revision``
     (required: a branch, tag or commit), from the Hub or, offline, the local cache only."""
+    from huggingface_hub import constants
     from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     if Path(source).is_dir():
@@ -266,8 +268,8 @@ def load(source: str | Path, revision: str | None = None) -> AvemoModel:
         return AvemoModel.from_pretrained(repo_id, revision=revision, cache_dir=cache_dir(),
                                           local_files_only=why is not None)
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-        where = cache_dir() or "the default Hugging Face cache"
-        raise ReleaseError(f"{repo_id}@{revision} is not in the local Hub cache ({where}) and {why or 'it is offline'}: "
+        cache = cache_dir() or constants.HF_HUB_CACHE
+        raise ReleaseError(f"{repo_id}@{revision} is not in the local Hub cache ({cache}) and {why or 'it is offline'}: "
                            "pull it once with network access, or point HF_HUB_CACHE at a cache that has it") from None
     except _network_errors() as err:
         raise ReleaseError(f"cannot load {repo_id}@{revision} ({type(err).__name__}): {err}") from err
@@ -275,7 +277,7 @@ def load(source: str | Path, revision: str | None = None) -> AvemoModel:
 
 def pull(source: str | Path, revision: str | None = None, settings: PredictConfig | None = None) -> Pipeline:
     """A release (see :func:`load`) as the inference pipeline."""
+    model = load(source, revision)  # first: a failure comes before the pipeline's heavy imports
     from avemo.serve.pipeline import Pipeline
 
-    model = load(source, revision)
     return Pipeline(model.fused_model, model.config, settings)

@@ -12,7 +12,7 @@ other stream alone (the fusion falls back), and its ``streams`` column says whic
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,17 +111,25 @@ class Pipeline:
 
     # ------------------------------------------------------------------ files
 
-    def predict_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> Result:
-        """Sliding-window predictions over an audio or video file."""
+    def predict_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None,
+                     audio_path: str | Path | None = None) -> Result:
+        """Sliding-window predictions over an audio or video file; with ``audio_path``, the
+        audio comes from that file instead (a separate recording of the same scene)."""
         s = self.settings
         info = media.probe(path)
+        if audio_path is not None:
+            sound = media.probe(audio_path)
+            if not sound.has_audio:
+                raise media.MediaError(f"{audio_path}: has no audio stream; pass an audio file")
+            info = replace(info, has_audio=True, duration_s=max(info.duration_s, sound.duration_s)
+                           if info.has_video else sound.duration_s)
         starts = windows(info.duration_s, s.window_s, s.hop_s)
         per_chunk = max(1, int(s.chunk_s // s.hop_s))
         rows: list[dict] = []
         any_face = False
         for c in range(0, len(starts), per_chunk):
             chunk = starts[c : c + per_chunk]
-            rows += self._chunk(path, info, chunk)
+            rows += self._chunk(path, info, chunk, audio_path or path)
             any_face |= any(r["face_rate"] > 0 for r in rows[-len(chunk):])
             if progress:
                 progress(min(c + per_chunk, len(starts)), len(starts))
@@ -141,10 +149,10 @@ class Pipeline:
                    "streams": sorted(set(series["streams"]))}
         return Result(series, summary, notes)
 
-    def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray) -> list[dict]:
+    def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray, audio_from) -> list[dict]:
         s = self.settings
         lo, hi = float(starts[0]), float(min(starts[-1] + s.window_s, info.duration_s))
-        wave = media.read_audio(path, lo, hi) if info.has_audio else np.zeros(0, np.float32)
+        wave = media.read_audio(audio_from, lo, hi) if info.has_audio else np.zeros(0, np.float32)
         mel = self.log_mel(wave) if wave.size else None  # once per chunk; windows slice it
         per_s = 1000.0 / self.audio_cfg["hop_ms"]
         frames, times = (media.read_frames(path, lo, hi, self.frame_rate, s.max_frame_px) if info.has_video

@@ -1,0 +1,198 @@
+"""The BentoML service: the packaged champion behind HTTP, through the same inference
+pipeline as ``avemo predict``.
+
+    BENTOML_HOME=.bentoml bentoml serve avemo.serve.service:Avemo --host 127.0.0.1 --port 3000
+
+APIs (POST, multipart): ``/predict`` with ``media`` (one audio or video file), or
+``/predict_av`` with ``audio`` and ``video`` (separate files of the same scene) -> clip-level
+valence/arousal, the time series, notes; ``/health``; ``/metadata`` (model version, metrics). Bad uploads get a 4xx with
+a message: empty or undecodable (400), wrong extension (415), over ``max_upload_mb`` (413,
+refused from the Content-Length header before the body is read; 411 without one), a text
+value where a file belongs (400: BentoML would fetch it as a URL), audio too short or nothing
+usable such as a video without a face and without audio (422). The limits and window
+settings come from the model's metadata, written by ``avemo package`` from params.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import bentoml
+from bentoml.exceptions import BentoMLException, InvalidArgument, UnprocessableEntity
+
+MODEL_TAG = os.environ.get("AVEMO_BENTO_MODEL", "avemo-fusion:latest")
+SUFFIXES = (".wav", ".flac", ".mp4", ".avi", ".mkv")
+
+
+class PayloadTooLarge(BentoMLException):
+    error_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class UnsupportedMedia(BentoMLException):
+    error_code = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+
+
+FILE_FIELDS = ("media", "audio", "video")
+
+
+class UploadLimit:
+    """ASGI middleware in front of the APIs:
+
+    - a POST over the size limit gets 413 from its Content-Length header, before the body is
+      read; a POST without that header gets 411;
+    - a form POST (multipart or urlencoded) whose file field (``media``, ``audio``, ``video``) holds text instead of
+      a file gets 400: BentoML would otherwise take the text as a URL and download it on the
+      server (the service never fetches anything)."""
+
+    def __init__(self, app: Any, limit_mb: Any):
+        self.app, self.limit_mb, self.max_bytes = app, limit_mb, None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        if self.max_bytes is None:
+            self.max_bytes = int(self.limit_mb() * 2**20)
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is None or not length.isdigit():
+            return await _error(send, 411, "send the upload with a Content-Length header")
+        if int(length) > self.max_bytes:
+            return await _error(send, 413, f"upload larger than the limit of {self.max_bytes / 2**20:.0f} MB "
+                                           "(serve.max_upload_mb)")
+        if not headers.get(b"content-type", b"").startswith((b"multipart/", b"application/x-www-form-urlencoded")):
+            return await self.app(scope, receive, send)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        text_fields = await _text_file_fields(scope, bytes(body))
+        if text_fields:
+            return await _error(send, 400, f"{text_fields[0]}: send a file (multipart upload), not a text value")
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+async def _text_file_fields(scope, body: bytes) -> list[str]:
+    from starlette.datastructures import UploadFile
+    from starlette.requests import Request
+
+    async def once():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, once).form()
+    except Exception:  # malformed multipart: let the service's own parser answer it (4xx)
+        return []
+    bad = [k for k, v in form.multi_items() if k in FILE_FIELDS and not isinstance(v, UploadFile)]
+    await form.close()
+    return bad
+
+
+async def _error(send, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _limit_mb() -> float:
+    try:
+        return float(bentoml.models.get(MODEL_TAG).info.metadata["limits"]["max_upload_mb"])
+    except Exception:  # no model in the store yet (e.g. `bentoml build` before `avemo package`)
+        return 50.0
+
+
+@bentoml.service(name="avemo", traffic={"timeout": 120})
+class Avemo:
+    model = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        from avemo.config import PredictConfig
+        from avemo.serve.pipeline import Pipeline
+
+        stored = bentoml.models.get(MODEL_TAG)
+        meta = stored.info.metadata
+        self.meta = {"tag": str(stored.tag), **meta}
+        self.limits = meta["limits"]
+        self.pipeline = Pipeline.from_dir(stored.path, PredictConfig(**meta["predict"]))
+
+    def _checked(self, upload: Path, kind: str) -> Path:
+        if not Path(upload).is_file():  # a text field instead of a file part
+            raise InvalidArgument(f"{kind}: send a file (multipart upload), not a text value")
+        name = _client_name(upload)
+        if Path(name).suffix.lower() not in SUFFIXES:
+            raise UnsupportedMedia(f"{kind}: '{name}' has an unsupported extension; send one of {', '.join(SUFFIXES)}")
+        if Path(upload).stat().st_size > self.limits["max_upload_mb"] * 2**20:
+            raise PayloadTooLarge(f"{kind}: larger than {self.limits['max_upload_mb']} MB (serve.max_upload_mb)")
+        return Path(upload)
+
+    @bentoml.api
+    def predict(self, media: Path) -> dict:
+        """Valence and arousal of one audio or video file (a video's own audio is used)."""
+        return self._predict(self._checked(media, "media"))
+
+    @bentoml.api
+    def predict_av(self, audio: Path, video: Path) -> dict:
+        """Valence and arousal of a scene recorded as separate audio and video files."""
+        return self._predict(self._checked(video, "video"), self._checked(audio, "audio"))
+
+    def _predict(self, main: Path, audio: Path | None = None) -> dict:
+        from avemo.serve import media as media_io
+
+        try:
+            info = media_io.probe(main)
+            if audio is not None:
+                media_io.probe(audio)
+            if not info.has_video and info.duration_s < self.limits["min_audio_s"]:
+                raise UnprocessableEntity(f"audio of {info.duration_s:.2f} s is too short; send at least "
+                                          f"{self.limits['min_audio_s']} s (serve.min_audio_s)")
+            result = self.pipeline.predict_file(main, audio_path=audio)
+        except media_io.MediaError as err:
+            raise InvalidArgument(_public(str(err), main, audio)) from None
+        used = sorted(set(result.series["streams"]) - {"none"})
+        if not used:
+            raise UnprocessableEntity("nothing to predict from: no audio and no detectable face in the upload")
+        series = json.loads(result.series.to_json(orient="records", double_precision=4))
+        summary = {k: v for k, v in result.summary.items() if k != "file"}
+        return {"clip": {d: summary[d] for d in self.pipeline.targets}, "streams": used, "notes": result.notes,
+                "summary": summary, "series": series, "model": self.meta["tag"]}
+
+    @bentoml.api
+    def health(self) -> dict:
+        return {"status": "ok", "model": self.meta["tag"]}
+
+    @bentoml.api
+    def metadata(self) -> dict:
+        return self.meta
+
+
+def _client_name(path: Path) -> str:
+    """The client's file name: BentoML saves an upload as ``tmp<8 random chars><client name>``."""
+    return re.sub(r"^tmp[A-Za-z0-9_]{8}", "", Path(path).name)[-60:]
+
+
+def _public(message: str, *paths: Path | None) -> str:
+    """An error message naming the client's file, not the server's temp path."""
+    for path in filter(None, paths):
+        message = message.replace(str(path), _client_name(path)).replace(Path(path).name, _client_name(path))
+    return message
+
+
+Avemo.add_asgi_middleware(UploadLimit, limit_mb=_limit_mb)  # read from the model store on the first request

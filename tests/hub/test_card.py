@@ -1,0 +1,93 @@
+"""The release folder and its model card: the right files, Hub metadata, and tables that
+hold the model's own scores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from avemo.hub import card, release
+from avemo.models import fused
+
+REPO = "org/name"
+
+
+def front_matter(text: str) -> dict:
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def line(text: str, start: str) -> str:
+    found = [row for row in text.splitlines() if row.startswith(start)]
+    assert len(found) == 1, f"no single row starting {start!r}"
+    return found[0]
+
+
+def test_folder_holds_weights_config_and_card(model_dir, release_dir):
+    assert sorted(p.name for p in release_dir.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert (release_dir / fused.WEIGHTS).read_bytes() == (model_dir / fused.WEIGHTS).read_bytes()
+    assert json.loads((release_dir / fused.CONFIG).read_text()) == json.loads((model_dir / fused.CONFIG).read_text())
+
+
+def test_card_metadata(release_dir):
+    meta = front_matter((release_dir / "README.md").read_text())
+    assert meta["library_name"] == "avemo"
+    assert meta["license"] == "mit"  # from the caller (release.license), not the default
+    assert {"audio-visual", "emotion-recognition", "valence-arousal"} <= set(meta["tags"])
+    assert meta["metrics"] == ["ccc"]
+
+
+def cells(s: dict) -> str:
+    return f"| {s['ccc_valence']:.3f} | {s['ccc_arousal']:.3f} | {s['ccc_mean']:.3f} |"
+
+
+def test_card_tables_hold_the_scores(model_dir, release_dir):
+    text = (release_dir / "README.md").read_text()
+    cfg = json.loads((model_dir / fused.CONFIG).read_text())
+    assert line(text, "| test |") == "| test | 0.511 | 0.833 | 0.672 |"
+    assert line(text, "| validation |") == "| validation " + cells(cfg["scores"]["val"])
+    assert len(cfg["modes"]) == len(card.MODES) == 5
+    for mode, scores in cfg["modes"].items():
+        assert line(text, f"| {mode}:").endswith(cells(scores))
+
+
+def test_card_use_limits_and_loading(release_dir):
+    text = (release_dir / "README.md").read_text()
+    for needed in ("## Intended use", "synthetic embedded corpora", "[-1, 1]", "(x - 3) / 2",
+                   "not for high-stakes decisions", f"avemo pull {REPO} --revision"):
+        assert needed in text
+
+
+def test_card_without_scores_says_na(make_config):
+    text = card.render(make_config("late"), REPO, "apache-2.0")
+    assert line(text, "| test |") == "| test | n/a | n/a | n/a |"
+    assert line(text, "| noisy_video:").endswith("| n/a | n/a | n/a |")
+
+
+def test_out_dir_with_other_files_is_refused(model_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(release.ReleaseError, match="choose a new or empty"):
+        release.write_folder(model_dir, out, REPO)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_weights_not_matching_config_write_nothing(model_dir, tmp_path, make_config):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / fused.WEIGHTS).write_bytes((model_dir / fused.WEIGHTS).read_bytes())
+    (bad / fused.CONFIG).write_text(json.dumps(make_config("attention")))
+    with pytest.raises(release.ReleaseError, match="does not match"):
+        release.write_folder(bad, tmp_path / "out", REPO)
+    assert not (tmp_path / "out").exists()
+
+
+def test_rewrite_replaces_a_previous_release(model_dir, release_dir, tmp_path):
+    out = tmp_path / "again"
+    release.write_folder(model_dir, out, REPO)
+    (out / "README.md").write_text("stale")
+    release.write_folder(model_dir, out, "org/other")
+    assert "# other:" in (out / "README.md").read_text()

@@ -1,0 +1,98 @@
+"""The BentoML service over HTTP: `bentoml serve` on 127.0.0.1 with a packaged fused model,
+real multipart requests, good and bad. Bad uploads get a 4xx with a message, never a 5xx."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from avemo import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_dir):
+    home = tmp_path_factory.mktemp("bentoml")
+    p = config.load(ROOT / "params.yaml")
+    p = p.model_copy(update={"serve": p.serve.model_copy(update={"bentoml_home": str(home), "max_upload_mb": 1.0}),
+                             "predict": p.predict.model_copy(update={"window_s": 2.0})})
+    env = {**os.environ, "BENTOML_HOME": str(home)}
+    code = ("import sys; from pathlib import Path; from avemo import config; from avemo.serve import package;"
+            "p = config.Params.model_validate_json(sys.argv[1]);"
+            "package.import_model(p, Path(sys.argv[2]), {'version': '7', 'method': 'late_fusion'})")
+    subprocess.run([sys.executable, "-c", code, p.model_dump_json(by_alias=True), str(model_dir)], env=env, check=True)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "avemo.serve.service:Avemo", "--host",
+                             "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(f"bentoml serve exited: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _post(url: str, route: str, **files: Path | tuple):
+    parts = {k: (v.name, v.read_bytes()) if isinstance(v, Path) else v for k, v in files.items()}
+    return httpx.post(f"{url}/{route}", files=parts, timeout=60)
+
+
+def test_an_audio_visual_upload_gets_both_streams_and_a_series(server, media_files):
+    r = _post(server, "predict", media=media_files["av"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["streams"] == ["audio+visual"] and len(body["series"]) == 5
+    assert -1 <= body["clip"]["valence"] <= 1 and body["model"].startswith("avemo-fusion:")
+
+
+def test_audio_only_and_separate_audio_and_video(server, media_files):
+    r = _post(server, "predict", media=media_files["wav"])
+    assert r.status_code == 200 and r.json()["streams"] == ["audio"] and r.json()["notes"]
+    r = _post(server, "predict_av", audio=media_files["wav"], video=media_files["video_only"])
+    assert r.status_code == 200, r.text
+    assert "audio+visual" in r.json()["streams"]  # the 3 s recording covers the first windows of the 5 s video
+
+
+def test_health_and_metadata(server):
+    assert httpx.post(f"{server}/health", json={}).json()["status"] == "ok"
+    meta = httpx.post(f"{server}/metadata", json={}).json()
+    assert meta["registry"]["version"] == "7" and meta["limits"]["max_upload_mb"] == 1.0
+
+
+@pytest.mark.parametrize(("name", "status", "words"), [
+    ("empty.mp4", 400, "empty"),
+    ("noise.mp4", 400, "not a readable"),
+    ("notes.txt", 415, "unsupported extension"),
+    ("huge.wav", 413, "larger than the limit"),
+    ("blip.wav", 422, "too short"),
+    ("wall.mp4", 422, "no detectable face"),
+])
+def test_bad_uploads_get_a_4xx_naming_the_problem(server, bad_files, name, status, words):
+    r = _post(server, "predict", media=bad_files / name)
+    assert r.status_code == status, r.text
+    assert words in r.text and "/tmp" not in r.text
+
+
+def test_requests_without_a_file_are_4xx(server):
+    assert httpx.post(f"{server}/predict", files={"other": ("x", b"1")}).status_code == 400
+    assert httpx.post(f"{server}/predict", data={"media": "abc"}).status_code in (400, 415)
