@@ -39,8 +39,13 @@ def _set_champion(client, name: str, history: list[str]) -> None:
 
 
 def champion(client, name: str):
-    """The champion's model version, or None."""
-    aliases = client.get_registered_model(name).aliases
+    """The champion's model version, or None (also when nothing is registered under ``name``)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException:
+        return None
     return client.get_model_version(name, aliases[CHAMPION]) if CHAMPION in aliases else None
 
 
