@@ -135,3 +135,21 @@ def train_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["tracking"].update(mlflow_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_dir=str(tmp_path / "mlruns"))
     return config.parse(p)
 
+
+
+@pytest.fixture(scope="session")
+def fused_config():
+    """Factory: the config of a small FusedModel (16-dim streams) with the project's front-end
+    settings, as the fuse stage writes it (``scores`` included)."""
+
+    def make(fusion: str = "late") -> dict:
+        feats = config.FeaturesConfig().model_dump()
+        stream = {"dim": 16, "dropout": 0.1, "pooling": "attention"}
+        return {"targets": ["valence", "arousal"],
+                "streams": {"audio": {"encoder": "audio_cnn", "n_inputs": feats["audio"]["n_mels"], **stream},
+                            "visual": {"encoder": "visual_cnn", "n_inputs": feats["video"]["crop_px"], **stream}},
+                "fusion": {"name": fusion, "kwargs": {"dim": 16, "heads": 2} if fusion == "attention" else {}},
+                "features": feats, "video_frame_step": 3, "video_frame_rate": 10 / 3,
+                "scores": {s: {"ccc_valence": 0.5, "ccc_arousal": 0.5, "ccc_mean": 0.5} for s in ("val", "test")}}
+
+    return make

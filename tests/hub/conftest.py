@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from avemo.config import FeaturesConfig
 from avemo.hub import release
 from avemo.models import fused
 
@@ -25,22 +24,12 @@ NO_HUB = "http://127.0.0.1:9"  # the discard port: connections are refused at on
 REPO = "org/name"
 
 
-def fused_config(fusion: str = "late") -> dict:
-    feats = FeaturesConfig().model_dump()
-    stream = {"dim": 16, "dropout": 0.1, "pooling": "attention"}
-    return {"targets": ["valence", "arousal"],
-            "streams": {"audio": {"encoder": "audio_cnn", "n_inputs": feats["audio"]["n_mels"], **stream},
-                        "visual": {"encoder": "visual_cnn", "n_inputs": feats["video"]["crop_px"], **stream}},
-            "fusion": {"name": fusion, "kwargs": {"dim": 16, "heads": 2} if fusion == "attention" else {}},
-            "features": feats, "video_frame_step": 3, "video_frame_rate": 10 / 3}
-
-
 def mode_scores(k: int) -> dict:
     return {"ccc_valence": 0.1 + k / 10, "ccc_arousal": 0.15 + k / 10, "ccc_mean": 0.125 + k / 10}
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory) -> Path:
+def model_dir(tmp_path_factory, fused_config) -> Path:
     torch.manual_seed(0)
     d = tmp_path_factory.mktemp("fused")
     model = fused.build(fused_config())
@@ -59,7 +48,7 @@ def release_dir(model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def make_config() -> Callable[[str], dict]:
+def make_config(fused_config) -> Callable[[str], dict]:
     return fused_config
 
 

@@ -10,7 +10,6 @@ import pytest
 import soundfile as sf
 import torch
 
-from avemo.config import FeaturesConfig
 from avemo.data.synthetic.faces import Identity, Pose, render_face
 from avemo.data.synthetic.media import write_avi
 from avemo.models import fused
@@ -64,19 +63,8 @@ def media_files(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-def fused_config(fusion: str = "late") -> dict:
-    feats = FeaturesConfig().model_dump()
-    stream = {"dim": 16, "dropout": 0.1, "pooling": "attention"}
-    return {"targets": ["valence", "arousal"],
-            "streams": {"audio": {"encoder": "audio_cnn", "n_inputs": feats["audio"]["n_mels"], **stream},
-                        "visual": {"encoder": "visual_cnn", "n_inputs": feats["video"]["crop_px"], **stream}},
-            "fusion": {"name": fusion, "kwargs": {"dim": 16, "heads": 2} if fusion == "attention" else {}},
-            "features": feats, "video_frame_step": 3, "video_frame_rate": FPS / 3,
-            "scores": {s: {"ccc_valence": 0.5, "ccc_arousal": 0.5, "ccc_mean": 0.5} for s in ("val", "test")}}
-
-
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory) -> Path:
+def model_dir(tmp_path_factory, fused_config) -> Path:
     torch.manual_seed(0)
     d = tmp_path_factory.mktemp("fused")
     model = fused.build(fused_config())
