@@ -165,6 +165,7 @@ def test_fast_dev_run_features_pretrain_teacher_pseudo_student_evaluate(pipeline
     cfg["evaluate"] = {"report": str(tmp_path / "metrics.json"), "plots_dir": str(tmp_path / "plots")}
     cfg["pseudo"] = {"out_dir": str(tmp_path / "pseudo"), "report": str(tmp_path / "pseudo.json"), "passes": 3}
     cfg["student"] = {"out_dir": str(tmp_path / "student")}
+    cfg["fuse"] = {"out_dir": str(tmp_path / "fusion")}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(cfg))
     res = _invoke(path, "student")

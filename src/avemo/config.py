@@ -371,6 +371,20 @@ class ServeConfig(Section):
     report: str = "reports/package.json"
 
 
+class OrchestrateConfig(Section):
+    # dvc: each step is `dvc repro --single-item <stage>` (unchanged stages are skipped through
+    # DVC's cache); direct: the stage commands run in-process on this params file
+    mode: Literal["dvc", "direct"] = "dvc"
+    task_runner: Literal["threads", "dask"] = "threads"   # dask needs `pip install prefect-dask`
+    max_workers: int = Field(default=2, ge=1)              # threads (or Dask workers) for mapped extraction
+    retries: int = Field(default=2, ge=0)                  # for the tasks that do I/O
+    retry_delay_s: float = Field(default=10.0, ge=0)
+    deployment: str = "avemo-retrain-weekly"
+    cron: str = "0 3 * * 1"                                # weekly: Mondays 03:00
+    timezone: str = "UTC"
+    release_repo: str | None = None                        # ORG/NAME: release the champion after packaging
+
+
 class TrackingConfig(Section):
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
@@ -401,6 +415,7 @@ class Params(Section):
     release: ReleaseConfig = ReleaseConfig()
     registry: RegistryConfig = RegistryConfig()
     serve: ServeConfig = ServeConfig()
+    orchestrate: OrchestrateConfig = OrchestrateConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -294,17 +294,30 @@ def mel_stats(mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.mean(0).float(), x.std(0).clamp(min=1e-5).float()
 
 
+def plan(cfg: FeaturesConfig, manifests_dir: str | Path, roots: dict[str, str]) -> tuple[dict[str, pd.DataFrame], list[Task]]:
+    """The validated manifests and the extraction tasks over them (one per dialog video, talk
+    or chunk of images): what a scheduler can fan out, calling :func:`extract` on each."""
+    manifests = read_manifests(manifests_dir)
+    return manifests, tasks(cfg, manifests, roots)
+
+
 def run(
     cfg: FeaturesConfig, manifests_dir: str | Path, roots: dict[str, str],
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Extract every corpus and split into ``cfg.out_dir``; return the report."""
+    """Extract every corpus and split into ``cfg.out_dir`` (``cfg.workers`` processes); return the report."""
     t_start = time.perf_counter()
-    manifests = read_manifests(manifests_dir)
-    all_tasks = tasks(cfg, manifests, roots)
+    manifests, all_tasks = plan(cfg, manifests_dir, roots)
+    return write(cfg, manifests, _run_tasks(all_tasks, cfg, progress), t_start)
+
+
+def write(cfg: FeaturesConfig, manifests: dict[str, pd.DataFrame], done: Iterable[tuple[Task, list[Out]]],
+          t_start: float) -> dict:
+    """Gather the extracted clips (``done``: ``(task, extract(task))`` pairs, any order) into the
+    store at ``cfg.out_dir``, atomically; return the report."""
     results: dict[str, dict[int, Out]] = {c: {} for c in CORPORA}
     tot = Totals()
-    for task, outs in _run_tasks(all_tasks, cfg, progress):
+    for task, outs in done:
         for o in outs:
             results[task.corpus][o.row] = o
             tot.audio_s += o.audio_s

@@ -14,8 +14,8 @@ clip has a detection fall back to a centred square of side ``min(H, W)``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -155,15 +155,21 @@ def speaker_half(frames: np.ndarray, side: str) -> np.ndarray:
 # --------------------------------------------------------------------------- face track
 
 
-@lru_cache(maxsize=4)
+_THREAD = threading.local()
+
+
 def load_cascade(name: str = DEFAULT_CASCADE) -> cv2.CascadeClassifier:
     """An OpenCV Haar cascade by file name (from ``cv2.data.haarcascades``) or path; loaded
-    once per process."""
-    path = name if Path(name).is_file() else cv2.data.haarcascades + name
-    cascade = cv2.CascadeClassifier(path)
-    if cascade.empty():
-        raise FileNotFoundError(f"{name}: not an OpenCV Haar cascade (looked in {cv2.data.haarcascades})")
-    return cascade
+    once per thread: a ``CascadeClassifier`` must not be shared by threads running detections
+    at once (mapped feature extraction on a thread pool, a service's request threads)."""
+    cache = _THREAD.__dict__.setdefault("cascades", {})
+    if name not in cache:
+        path = name if Path(name).is_file() else cv2.data.haarcascades + name
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():
+            raise FileNotFoundError(f"{name}: not an OpenCV Haar cascade (looked in {cv2.data.haarcascades})")
+        cache[name] = cascade
+    return cache[name]
 
 
 def _pick(boxes: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -191,7 +197,11 @@ class FaceTracker:
     def __init__(self, cascade: str = DEFAULT_CASCADE, min_face_frac: float = 0.3, smooth: float = 0.6,
                  margin: float = 0.15):
         self.cascade_name, self.min_face_frac, self.smooth, self.margin = cascade, min_face_frac, smooth, margin
-        self.cascade = load_cascade(cascade)
+        load_cascade(cascade)  # fail early on a bad name
+
+    @property
+    def cascade(self) -> cv2.CascadeClassifier:
+        return load_cascade(self.cascade_name)  # this thread's own copy
 
     @classmethod
     def from_config(cls, cfg: VideoFeatures) -> FaceTracker:
