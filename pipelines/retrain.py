@@ -155,6 +155,12 @@ def run(params: str = config.DEFAULT_PARAMS, mode: str | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    import os
+
     import typer
 
+    # without PREFECT_API_URL a temporary local server runs the flow: give its first start
+    # (database migrations) time, and keep it from phoning home
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     typer.run(run)
