@@ -455,6 +455,30 @@ def package(
 
 
 @app.command()
+def bench(
+    params: ParamsOpt = Path(config.DEFAULT_PARAMS),
+    repro: Annotated[bool, typer.Option(help="also time the default pipeline from scratch (`dvc repro --force`, "
+                                             "minutes) and a no-op `dvc repro`")] = False,
+    command: Annotated[bool, typer.Option(help="also time the whole `avemo predict` command")] = True,
+) -> None:
+    """avemo beside classical peers (eGeMAPS / HOG + ridge, tuned on val) and the oracle on the
+    test split, and its speed -> reports/bench.json and reports/bench.md."""
+    from avemo.bench import stage
+    from avemo.io import write_json, write_text
+
+    p = _load(params)
+    previous = json.loads(Path(p.bench.report).read_text()) if Path(p.bench.report).is_file() else None
+    try:
+        report = stage.run(p, params, repro=repro, command=command, previous=previous)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    write_json(p.bench.report, report)
+    write_text(p.bench.table, stage.table(report))
+    Console().print(stage.table(report))
+    console.print(report["checks"])
+
+
+@app.command()
 def evaluate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Score every trained model on val and test beside the oracle; write metrics and plots."""
     from avemo.evaluate import stage

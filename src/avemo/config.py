@@ -375,7 +375,7 @@ class OrchestrateConfig(Section):
     # dvc: each step is `dvc repro --single-item <stage>` (unchanged stages are skipped through
     # DVC's cache); direct: the stage commands run in-process on this params file
     mode: Literal["dvc", "direct"] = "dvc"
-    task_runner: Literal["threads", "dask"] = "threads"   # dask needs `pip install prefect-dask`
+    task_runner: Literal["threads", "dask"] = "threads"   # dask needs `uv sync --extra dask`
     max_workers: int = Field(default=2, ge=1)              # threads (or Dask workers) for mapped extraction
     retries: int = Field(default=2, ge=0)                  # for the tasks that do I/O
     retry_delay_s: float = Field(default=10.0, ge=0)
@@ -383,6 +383,11 @@ class OrchestrateConfig(Section):
     cron: str = "0 3 * * 1"                                # weekly: Mondays 03:00
     timezone: str = "UTC"
     release_repo: str | None = None                        # ORG/NAME: release the champion after packaging
+
+
+class BenchConfig(Section):
+    report: str = "reports/bench.json"
+    table: str = "reports/bench.md"
 
 
 class TrackingConfig(Section):
@@ -416,6 +421,7 @@ class Params(Section):
     registry: RegistryConfig = RegistryConfig()
     serve: ServeConfig = ServeConfig()
     orchestrate: OrchestrateConfig = OrchestrateConfig()
+    bench: BenchConfig = BenchConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
 
