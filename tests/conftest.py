@@ -153,3 +153,21 @@ def fused_config():
                 "scores": {s: {"ccc_valence": 0.5, "ccc_arousal": 0.5, "ccc_mean": 0.5} for s in ("val", "test")}}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def save_fused(tmp_path_factory, fused_config):
+    """Factory: a small late-fusion FusedModel (fixed seed and stream weights) saved in a new
+    folder, its config updated with ``extra`` keys; returns the folder."""
+    from avemo.models import fused
+
+    def make(**extra) -> Path:
+        torch.manual_seed(0)
+        d = tmp_path_factory.mktemp("fused")
+        model = fused.build(fused_config())
+        with torch.no_grad():
+            model.fusion.logits.copy_(torch.tensor([[0.5, 1.0], [-0.5, 0.0]]))
+        fused.save(model, {**fused_config(), **extra}, d)
+        return d
+
+    return make

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from avemo.hub import release
-from avemo.models import fused
 
 MODES = ("audio_visual", "audio_only", "video_only", "noisy_audio", "noisy_video")
 SCORES = {"val": {"ccc_valence": 0.6111, "ccc_arousal": 0.7222, "ccc_mean": 0.6667},
@@ -29,15 +28,8 @@ def mode_scores(k: int) -> dict:
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory, fused_config) -> Path:
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("fused")
-    model = fused.build(fused_config())
-    with torch.no_grad():
-        model.fusion.logits.copy_(torch.tensor([[0.5, 1.0], [-0.5, 0.0]]))
-    cfg = {**fused_config(), "scores": SCORES, "modes": {m: mode_scores(k) for k, m in enumerate(MODES)}}
-    fused.save(model, cfg, d)
-    return d
+def model_dir(save_fused) -> Path:
+    return save_fused(scores=SCORES, modes={m: mode_scores(k) for k, m in enumerate(MODES)})
 
 
 @pytest.fixture(scope="session")

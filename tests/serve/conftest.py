@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from avemo.data.synthetic.faces import Identity, Pose, render_face
 from avemo.data.synthetic.media import write_avi
-from avemo.models import fused
 
 SR, FPS = 16000, 10
 
@@ -64,14 +62,8 @@ def media_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory, fused_config) -> Path:
-    torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("fused")
-    model = fused.build(fused_config())
-    with torch.no_grad():
-        model.fusion.logits.copy_(torch.tensor([[0.5, 1.0], [-0.5, 0.0]]))
-    fused.save(model, fused_config(), d)
-    return d
+def model_dir(save_fused) -> Path:
+    return save_fused()
 
 
 @pytest.fixture(scope="session")
