@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from avemo.models import regressor
 from avemo.pseudo import infer, report, stage
 
 
@@ -49,7 +50,7 @@ def test_quality_report_scores_selected_and_rejected_against_the_truth(taught):
 def test_one_pass_is_the_deterministic_prediction(taught):
     from avemo.features import store
 
-    model, _ = infer.load_model(Path(taught.teacher.out_dir) / "audio")
+    model, _ = regressor.load(Path(taught.teacher.out_dir) / "audio")
     data = store.read(taught.features.out_dir, "tedlium", "unlabelled")
     args = (model, data, "audio", taught.features.out_dir, "global", 1)
     mean1, std1 = infer.mc_dropout(*args, passes=1, seed=0)

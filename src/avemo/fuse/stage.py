@@ -9,14 +9,12 @@ clip and mode), ``history.csv``."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file
 
 from avemo import tracking
 from avemo.config import Params
@@ -26,9 +24,10 @@ from avemo.fuse import modes
 from avemo.fuse.data import PairDataset, cache, loader
 from avemo.fuse.train import fit_attention, fit_late
 from avemo.io import atomic_path
-from avemo.models import fused
+from avemo.models import fused, regressor
 from avemo.models.fusion import STREAMS, LateFusion
 from avemo.train.data import transform_for
+from avemo.train.fit import prediction_frame
 
 CORPUS = "iemocap"
 
@@ -49,14 +48,11 @@ def sources(p: Params) -> dict[str, Path]:
 
 
 def load_streams(p: Params, dirs: dict[str, Path]) -> tuple[torch.nn.ModuleDict, dict[str, dict]]:
-    k = len(p.model.targets)
     models, cfgs = {}, {}
     for s, run_dir in dirs.items():
-        cfg = json.loads((run_dir / "config.json").read_text())
+        models[s], cfg = regressor.load(run_dir)
         if cfg["targets"] != list(p.model.targets):
             raise ValueError(f"{run_dir}: trained for {cfg['targets']}, params want {p.model.targets}")
-        models[s] = fused.regressor(cfg, k)
-        models[s].load_state_dict(load_file(str(run_dir / "model.safetensors")))
         cfgs[s] = {key: cfg[key] for key in fused.REGRESSOR_KEYS} | {"run_dir": str(run_dir),
                                                                       "val_ccc_mean": cfg["scores"]["val"]["ccc_mean"]}
     return torch.nn.ModuleDict(models).eval(), cfgs
@@ -78,12 +74,7 @@ def predict(model: fused.FusedModel, ds: PairDataset, missing: set[str], batch_s
 
 
 def _frame(split: store.Split, pred: np.ndarray, targets: list[str], **extra) -> pd.DataFrame:
-    idx = split.index
-    df = idx[["clip_id", "speaker", "split"]].copy()
-    for k, t in enumerate(targets):
-        df[f"true_{t}"] = idx[t].to_numpy()
-        df[f"pred_{t}"] = pred[:, k]
-    return df.assign(**extra)
+    return prediction_frame(split.index, pred, targets).assign(**extra)
 
 
 def _write(run_dir: Path, name: str, df: pd.DataFrame) -> Path:

@@ -19,15 +19,10 @@ from torch import nn
 from avemo.io import atomic_path, write_json
 from avemo.models.fusion import STREAMS, StreamInputs
 from avemo.models.fusion import build as build_fusion
-from avemo.models.regressor import Regressor, bounded
+from avemo.models.regressor import Regressor, bounded, from_config
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 REGRESSOR_KEYS = ("encoder", "n_inputs", "dim", "dropout", "pooling")
-
-
-def regressor(cfg: dict, n_targets: int) -> Regressor:
-    """A stream model from its config (a training run's ``config.json`` has these keys)."""
-    return Regressor(cfg["encoder"], cfg["n_inputs"], n_targets, cfg["dim"], cfg["dropout"], cfg["pooling"])
 
 
 class FusedModel(nn.Module):
@@ -67,7 +62,7 @@ class FusedModel(nn.Module):
 
 def build(cfg: dict) -> FusedModel:
     k = len(cfg["targets"])
-    streams = {s: regressor(cfg["streams"][s], k) for s in STREAMS}
+    streams = {s: from_config(cfg["streams"][s], k) for s in STREAMS}
     dims = {s: cfg["streams"][s]["dim"] for s in STREAMS}
     return FusedModel(streams, build_fusion(cfg["fusion"]["name"], dims, k, **cfg["fusion"].get("kwargs", {})))
 

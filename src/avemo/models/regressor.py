@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -38,3 +41,24 @@ class Regressor(nn.Module):
 def bounded(pred: torch.Tensor) -> torch.Tensor:
     """Predictions clamped to the label range [-1, 1]."""
     return pred.clamp(-1.0, 1.0)
+
+
+def from_config(cfg: dict, n_targets: int) -> Regressor:
+    """A stream model from its settings (``encoder``, ``n_inputs``, ``dim``, ``dropout``,
+    ``pooling``: a training run's ``config.json`` has them)."""
+    return Regressor(cfg["encoder"], cfg["n_inputs"], n_targets, cfg["dim"], cfg["dropout"], cfg["pooling"])
+
+
+def load(run_dir: str | Path) -> tuple[Regressor, dict]:
+    """A trained run (``model.safetensors`` + ``config.json``) as a Regressor in eval mode."""
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    cfg_path, w_path = run_dir / "config.json", run_dir / "model.safetensors"
+    if not (cfg_path.is_file() and w_path.is_file()):
+        raise FileNotFoundError(f"{run_dir}: no trained model (model.safetensors + config.json); "
+                                "run `avemo teacher` first")
+    cfg = json.loads(cfg_path.read_text())
+    model = from_config(cfg, len(cfg["targets"]))
+    model.load_state_dict(load_file(str(w_path)))
+    return model.eval(), cfg

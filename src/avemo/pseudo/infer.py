@@ -4,31 +4,16 @@ statistics frozen) over any feature-store split."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.utils.data import DataLoader
 
 from avemo.features import store
 from avemo.models.regressor import Regressor, bounded
 from avemo.train.data import STORE_STREAM, ClipDataset, collate, transform_for
-
-
-def load_model(run_dir: str | Path) -> tuple[Regressor, dict]:
-    """A trained run (``model.safetensors`` + ``config.json``) as a Regressor in eval mode."""
-    run_dir = Path(run_dir)
-    cfg_path, w_path = run_dir / "config.json", run_dir / "model.safetensors"
-    if not (cfg_path.is_file() and w_path.is_file()):
-        raise FileNotFoundError(f"{run_dir}: no trained model (model.safetensors + config.json); "
-                                "run `avemo teacher` first")
-    cfg = json.loads(cfg_path.read_text())
-    model = Regressor(cfg["encoder"], cfg["n_inputs"], len(cfg["targets"]), cfg["dim"], cfg["dropout"], cfg["pooling"])
-    model.load_state_dict(load_file(str(w_path)))
-    return model.eval(), cfg
 
 
 def version(run_dir: str | Path) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 from avemo.config import Params
 from avemo.features import store
 from avemo.io import atomic_path
+from avemo.models import regressor
 from avemo.pseudo import infer
 from avemo.pseudo.select import confidence, select
 
@@ -28,7 +29,7 @@ def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | N
     sources = [(p.pseudo.corpora[stream], "unlabelled", None)]
     if withheld:
         sources.append(("iemocap", "train", list(withheld)))
-    model, cfg = infer.load_model(model_dir)
+    model, cfg = regressor.load(model_dir)
     k = [cfg["targets"].index(d) for d in DIMS]
     parts, means, stds = [], [], []
     for corpus, split, rows in sources:

@@ -10,6 +10,7 @@ from avemo.config import Params
 from avemo.evaluate import plots
 from avemo.io import atomic_path
 from avemo.models import fused
+from avemo.models.fusion import FUSIONS
 from avemo.serve.pipeline import Pipeline, Result
 
 FORMATS = ("csv", "json")
@@ -29,7 +30,7 @@ def model_dir(p: Params, model: str | None = None) -> Path:
     choice = model or p.predict.model
     if choice == "best":
         return best(p)
-    if choice in p.fuse.methods or choice in ("late", "attention"):
+    if choice in FUSIONS:
         return Path(p.fuse.out_dir) / choice
     return Path(choice)
 

@@ -117,9 +117,15 @@ def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, s
     batches = trainer.predict(module, dataloaders=dm.loader(split))
     pred = torch.cat([b["clip"] for b in batches]).float().numpy()
     order = torch.cat([b["index"] for b in batches]).numpy()
-    idx = dm.sets[split].split.index.iloc[order].reset_index(drop=True)
+    return prediction_frame(dm.sets[split].split.index.iloc[order], pred, module.targets)
+
+
+def prediction_frame(index: pd.DataFrame, pred, targets: list[str]) -> pd.DataFrame:
+    """``clip_id, speaker, split, true_<t>, pred_<t>`` for store rows ``index`` and ``pred``
+    ``(rows, targets)`` in the same order: what ``predictions.parquet`` holds."""
+    idx = index.reset_index(drop=True)
     out = idx[["clip_id", "speaker", "split"]].copy()
-    for k, name in enumerate(module.targets):
+    for k, name in enumerate(targets):
         out[f"true_{name}"] = idx[name].to_numpy()
         out[f"pred_{name}"] = pred[:, k]
     return out
