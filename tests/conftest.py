@@ -123,7 +123,7 @@ def train_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["features"]["out_dir"] = feature_store
     p["features"]["audio"]["normalise"] = "global"  # the store plants arousal as a level: keep it
     p["train"].update(max_epochs=4, batch_size=16, patience=10, lr=0.005)
-    p["model"]["audio"].update(dim=16)
+    p["model"]["audio"].update(dim=16, stats=False)  # global normalisation: stats need per-utterance
     p["model"]["visual"].update(dim=16)
     p["teacher"].update(out_dir=str(tmp_path / "teacher"), init_from_pretrained=[])
     p["pretrain"].update(out_dir=str(tmp_path / "pretrain"), reports_dir=str(tmp_path / "reports"))

@@ -179,12 +179,21 @@ class EncoderConfig(Section):
     dim: int = Field(default=96, ge=8)
     dropout: float = Field(default=0.2, ge=0, lt=1)
     pooling: Literal["mean", "attention"] = "attention"
+    # audio: the model is fed the stored log-mel, normalises it per utterance itself and adds
+    # the statistics that removes (level, spectral tilt, dynamics) to its embeddings
+    stats: bool = False
 
 
 class ModelConfig(Section):
     audio: EncoderConfig = EncoderConfig(name="audio_cnn")
     visual: EncoderConfig = EncoderConfig(name="visual_cnn")
     targets: list[Literal["valence", "arousal", "dominance"]] = ["valence", "arousal"]
+
+    @model_validator(mode="after")
+    def _stats_audio_only(self) -> ModelConfig:
+        if self.visual.stats:
+            raise ValueError("model.visual.stats: utterance statistics are a log-mel side input; audio only")
+        return self
 
 
 class TrainConfig(Section):
@@ -284,7 +293,11 @@ class PseudoConfig(Section):
     corpora: dict[Literal["audio", "visual"], str] = {"audio": "tedlium", "visual": "facesynthetics"}
     passes: int = Field(default=10, ge=1)       # MC-dropout passes (1 = no uncertainty)
     min_spread: float = Field(default=0.25, ge=0)  # a dimension spread < this x its val spread is not labelled
+    min_reliability: float = Field(default=0.3, ge=0, le=1)  # nor one whose teacher's val CCC is below this
     seed: int = 0
+    # audio-visual unlabelled clips: each dimension is labelled by the stream teacher that
+    # scores higher on it on validation (cross-modal distillation)
+    cross_modal: bool = True
     select: PseudoSelect = PseudoSelect()
     experiment: PseudoExperiment = PseudoExperiment()
 
@@ -424,6 +437,13 @@ class Params(Section):
     bench: BenchConfig = BenchConfig()
     tracking: TrackingConfig = TrackingConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+
+    @model_validator(mode="after")
+    def _stats_need_utterance(self) -> Params:
+        if self.model.audio.stats and self.features.audio.normalise != "utterance":
+            raise ValueError("model.audio.stats normalises each utterance inside the model: "
+                             "set features.audio.normalise: utterance (or model.audio.stats: false)")
+        return self
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

@@ -107,7 +107,8 @@ def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:
 def pseudo_table(report: dict, source: str = "") -> Table:
     """Pseudo-labels against the hidden truth: selected vs rejected (CCC mean), coverage."""
     t = Table(title=f"Pseudo-labels vs the hidden truth (CCC mean; valence / arousal) — {source}")
-    for c in ("stream", "corpus", "selected / items", "selected", "rejected", "teacher version"):
+    for c in ("stream", "corpus", "selected / items", "selected", "rejected", "labelled dims: sel. / rej.",
+              "teacher version"):
         t.add_column(c, justify="left" if c in ("stream", "corpus", "teacher version") else "right")
 
     def cell(s: dict | None) -> str:
@@ -116,6 +117,9 @@ def pseudo_table(report: dict, source: str = "") -> Table:
     for stream in ("audio", "visual"):
         q = report.get(stream)
         if q:
+            lab = q.get("labelled")
             t.add_row(stream, q["corpus"], f"{q['selected']} / {q['items']}", cell(q["selected_vs_truth"]),
-                      cell(q["rejected_vs_truth"]), q["teacher_version"])
+                      cell(q["rejected_vs_truth"]), "-" if not lab or lab["selected_ccc_mean"] is None else
+                      f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})",
+                      q["teacher_version"])
     return t

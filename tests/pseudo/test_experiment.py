@@ -15,7 +15,8 @@ def test_label_efficiency_rows_for_each_fraction(train_params):
         for key in ("teacher_audio", "student_audio"):
             assert {"ccc_valence", "ccc_arousal", "ccc_mean"} <= set(row[key])
             assert row[key]["ccc_mean"] == pytest.approx(row[key]["seeds"]["42"]["ccc_mean"], abs=1e-4)
-        assert {"selected_ccc_mean", "rejected_ccc_mean"} == set(row["pseudo_audio"])
+        assert {"selected_ccc_mean", "rejected_ccc_mean", "labelled"} == set(row["pseudo_audio"])
+        assert set(row["pseudo_audio"]["labelled"]) == {"selected_ccc_mean", "rejected_ccc_mean", "dims"}
     assert experiment.table(table).row_count == 2
     merged = experiment.merge({"25": {"teacher_visual": {"ccc_mean": 0.1}}, "10": {"x": {}}}, table)
     assert set(merged) == {"10", "25", "100"} and "teacher_visual" in merged["25"] and "teacher_audio" in merged["25"]

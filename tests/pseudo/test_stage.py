@@ -74,3 +74,31 @@ def test_missing_teacher_says_what_to_run(train_params):
 def test_truth_of_an_unknown_corpus_is_refused(train_params):
     with pytest.raises(ValueError, match="no hidden truth"):
         report.truth(train_params, "msp_podcast")
+
+
+def test_withheld_audio_visual_clips_are_labelled_by_the_better_teacher_per_dimension(taught):
+    """Cross-modal distillation: on the paired (withheld gold) clips each dimension comes from
+    the stream teacher with the higher validation CCC on it; the unlabelled corpus, which has
+    one stream only, stays with the stream's own teacher."""
+    from avemo.features import store
+
+    dirs = {s: Path(taught.teacher.out_dir) / s for s in ("audio", "visual")}
+    val = {s: regressor.load(d)[1]["scores"]["val"] for s, d in dirs.items()}
+    withheld = [0, 3, 5, 8, 13]
+    df = stage.label(taught, "audio", dirs["audio"], withheld=withheld, partners={"visual": dirs["visual"]})
+    paired, own = df[df["corpus"] == "iemocap"], df[df["corpus"] != "iemocap"]
+    assert list(paired["row"]) == withheld
+    for d in ("valence", "arousal"):
+        best = max(val, key=lambda s: val[s][f"ccc_{d}"])
+        assert set(paired[f"labeller_{d}"]) == {best} and set(own[f"labeller_{d}"]) == {"audio"}
+        if best == "visual":
+            model, _ = regressor.load(dirs["visual"])
+            mean, _ = infer.mc_dropout(model, store.read(taught.features.out_dir, "iemocap", "train"), "visual",
+                                       taught.features.out_dir, "global", taught.train.video_frame_step,
+                                       taught.pseudo.passes, taught.pseudo.seed, rows=withheld)
+            assert np.allclose(paired[d], mean[:, ["valence", "arousal"].index(d)], atol=1e-5)
+    assert {"audio", "visual"} == set(paired[["labeller_valence", "labeller_arousal"]].to_numpy().ravel())
+    assert df["teacher_version_visual"].iloc[0] == infer.version(dirs["visual"])
+    alone = taught.model_copy(update={"pseudo": taught.pseudo.model_copy(update={"cross_modal": False})})
+    solo = stage.label(alone, "audio", dirs["audio"], withheld=withheld, partners={"visual": dirs["visual"]})
+    assert set(solo[["labeller_valence", "labeller_arousal"]].to_numpy().ravel()) == {"audio"}

@@ -61,3 +61,23 @@ def test_bad_input_is_refused_with_the_file_named(pipeline, tmp_path):
         pipeline.predict_file(bad)
     with pytest.raises(ValueError, match="no audio and no detectable face"):
         pipeline.predict_clip(np.zeros(0, np.float32), None)
+
+
+def test_a_model_with_utterance_stats_gets_the_raw_log_mel(fused_config):
+    """Such a model normalises its own input: the pipeline must not normalise it first, or the
+    level the statistics read would be gone (and the encoder would see it normalised twice)."""
+    import torch
+
+    from avemo.features.audio import utterance_normalise
+    from avemo.models import fused
+
+    cfg = fused_config()
+    cfg["streams"]["audio"]["stats"] = True
+    wave = (0.1 * np.sin(np.linspace(0, 2000, 16000))).astype("float32")
+    raw = Pipeline(fused.build(cfg), cfg)
+    plain_cfg = fused_config()
+    plain = Pipeline(fused.build(plain_cfg), plain_cfg)
+    mel = raw.log_mel(wave)
+    assert torch.equal(raw.audio_input(wave), mel)
+    assert torch.allclose(plain.audio_input(wave), utterance_normalise(mel))
+    assert set(raw.predict_clip(wave=wave)["fused"]) == {"valence", "arousal"}

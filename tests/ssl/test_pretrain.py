@@ -23,7 +23,7 @@ def ssl_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["features"]["out_dir"] = feature_store
     p["features"]["audio"]["normalise"] = "global"  # the store plants arousal as a level: keep it
     p["train"].update(max_epochs=2, batch_size=16, patience=10)
-    p["model"]["audio"].update(dim=16)
+    p["model"]["audio"].update(dim=16, stats=False)
     p["model"]["visual"].update(dim=16)
     for stream in ("audio", "visual"):
         p["pretrain"][stream].update(epochs=2, batch_size=16, crop_frames=32)

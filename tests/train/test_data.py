@@ -84,3 +84,19 @@ def test_pseudo_labels_of_another_store_are_refused(train_params):
                            train_params.augment, pseudo=pseudo)
     with pytest.raises(ValueError, match="rerun `avemo pseudo-label`"):
         dm.setup()
+
+
+def test_a_model_reading_the_level_trains_without_gain_or_noise(train_params):
+    """``normalise='none'`` feeds a model with utterance statistics the stored log-mel: gain and
+    noise augmentation would randomise the level and noise floor those statistics read; the
+    other augmentations (shift, masks) stay."""
+    from avemo.train.data import EmotionDataModule
+
+    def augment(normalise):
+        return EmotionDataModule(train_params.features.out_dir, "audio", ["valence", "arousal"], train_params.train,
+                                 train_params.augment, normalise=normalise)._augment().cfg
+
+    raw, normed = augment("none"), augment("utterance")
+    assert raw.gain_db == 0 and raw.p_noise == 0 and raw.freq_masks == normed.freq_masks
+    assert normed.gain_db == train_params.augment.audio.gain_db and normed.p_noise == train_params.augment.audio.p_noise
+    assert normed.p_noise > 0

@@ -113,3 +113,27 @@ def test_lp_ft_keeps_the_pretrained_encoder_frozen_then_fine_tunes(train_params,
     start = load_file(str(init))
     same = [all(torch.equal(s[k], start[k]) for k in start if "running" not in k) for s in snaps.snaps]
     assert same[:2] == [True, True] and not any(same[2:])  # linear probe for 2 epochs, then fine-tuning
+
+
+def test_utterance_stats_recover_a_level_cue(train_params, tmp_path):
+    """The store plants arousal as a level, which per-utterance normalisation removes; a model
+    with utterance statistics reads it back from the raw log-mel, and pseudo-labelling feeds it
+    the same raw input."""
+    import json
+
+    from avemo.features import store
+    from avemo.models import regressor
+    from avemo.pseudo.infer import mc_dropout
+
+    feats = train_params.features.model_copy(update={"audio": train_params.features.audio.model_copy(
+        update={"normalise": "utterance"})})
+    model = train_params.model.model_copy(update={"audio": train_params.model.audio.model_copy(update={"stats": True})})
+    p = train_params.model_copy(update={"features": feats, "model": model})
+    scores = fit_stream(p, "audio", tmp_path / "stats", "stats", progress=False)
+    assert scores["val"]["ccc_arousal"] > 0.3
+    assert json.loads((tmp_path / "stats" / "config.json").read_text())["stats"] is True
+    m, _ = regressor.load(tmp_path / "stats")
+    data = store.read(p.features.out_dir, "iemocap", "val")
+    mean, _ = mc_dropout(m, data, "audio", p.features.out_dir, "utterance", 1, passes=1, seed=0)
+    pred = pd.read_parquet(tmp_path / "stats" / "predictions.parquet").query("split == 'val'")
+    assert abs(mean[:, 1] - pred["pred_arousal"].to_numpy()).max() < 1e-4

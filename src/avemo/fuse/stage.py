@@ -26,7 +26,7 @@ from avemo.fuse.train import fit_attention, fit_late
 from avemo.io import atomic_path
 from avemo.models import fused, regressor
 from avemo.models.fusion import STREAMS, LateFusion
-from avemo.train.data import transform_for
+from avemo.train.data import input_normalise, transform_for
 from avemo.train.fit import prediction_frame
 
 CORPUS = "iemocap"
@@ -53,7 +53,8 @@ def load_streams(p: Params, dirs: dict[str, Path]) -> tuple[torch.nn.ModuleDict,
         models[s], cfg = regressor.load(run_dir)
         if cfg["targets"] != list(p.model.targets):
             raise ValueError(f"{run_dir}: trained for {cfg['targets']}, params want {p.model.targets}")
-        cfgs[s] = {key: cfg[key] for key in fused.REGRESSOR_KEYS} | {"run_dir": str(run_dir),
+        cfgs[s] = {key: cfg[key] for key in fused.REGRESSOR_KEYS} | {"stats": cfg.get("stats", False),
+                                                                      "run_dir": str(run_dir),
                                                                       "val_ccc_mean": cfg["scores"]["val"]["ccc_mean"]}
     return torch.nn.ModuleDict(models).eval(), cfgs
 
@@ -88,8 +89,9 @@ def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
     targets, bs = list(p.model.targets), p.train.batch_size
     dirs = sources(p)
     streams, stream_cfgs = load_streams(p, dirs)
-    transforms = {s: transform_for(s, p.features.out_dir, p.features.audio.normalise, p.train.video_frame_step)
-                  for s in STREAMS}
+    transforms = {s: transform_for(s, p.features.out_dir,
+                                   input_normalise(p.features.audio.normalise, regressor.takes_raw_input(streams[s])),
+                                   p.train.video_frame_step) for s in STREAMS}
     splits = {sp: store.read(p.features.out_dir, CORPUS, sp) for sp in ("train", "val", "test")}
     clean = {sp: PairDataset(d, targets, transforms, seed=p.fuse.seed) for sp, d in splits.items()}
     dims = {s: stream_cfgs[s]["dim"] for s in STREAMS}

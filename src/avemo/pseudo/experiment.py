@@ -9,6 +9,7 @@ DVC stage, so the default ``dvc repro`` stays short."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,24 +28,36 @@ def pct(fraction: float) -> str:
     return str(round(fraction * 100))
 
 
-def one(p: Params, stream: str, fraction: float, seed: int, base: Path) -> dict:
-    """Teacher, pseudo-labels and student for one stream, fraction and seed."""
+def one(p: Params, streams: list[str], fraction: float, seed: int, base: Callable[[str], Path],
+        progress: Callable[[], None] | None = None) -> dict[str, dict]:
+    """Teachers, pseudo-labels and students of ``streams`` for one fraction and seed. Every
+    teacher is trained first: on the withheld (audio-visual) clips each stream's pseudo-labels
+    may come from another stream's teacher (``pseudo.cross_modal``)."""
     ps = p.model_copy(update={"train": p.train.model_copy(update={"seed": seed})})
-    tag = f"{stream}_{pct(fraction)}pct_seed{seed}"
-    t_dir = base / "teacher"
-    teacher = fit_stream(ps, stream, t_dir, f"pseudo_exp_teacher_{tag}", progress=False,
-                         init_encoder=init_encoder(ps, stream), train_fraction=fraction)
+    tag = {s: f"{s}_{pct(fraction)}pct_seed{seed}" for s in streams}
+    t_dirs = {s: base(s) / "teacher" for s in streams}
+    teachers = {s: fit_stream(ps, s, t_dirs[s], f"pseudo_exp_teacher_{tag[s]}", progress=False,
+                              init_encoder=init_encoder(ps, s), train_fraction=fraction) for s in streams}
     withheld = None
     gold = store.read(p.features.out_dir, "iemocap", "train").index
     if p.pseudo.experiment.withheld_as_unlabelled and fraction < 1:
         kept = set(label_subset(gold, fraction, seed))
         withheld = [i for i in range(len(gold)) if i not in kept]
-    labels = pseudo_stage.label(ps, stream, t_dir, withheld=withheld)
-    pseudo_stage.write(labels, base / "pseudo.parquet")
-    stud = student.train(ps, stream, labels, t_dir, base / "student", f"pseudo_exp_student_{tag}",
-                         train_fraction=fraction, progress=False)
-    return {"teacher": teacher["test"], "student": stud["test"],
-            "pseudo": str(base / "pseudo.parquet")}
+    out = {}
+    for s in streams:
+        labels = pseudo_stage.label(ps, s, t_dirs[s], withheld=withheld,
+                                    partners={o: t_dirs[o] for o in streams if o != s})
+        pseudo_stage.write(labels, base(s) / "pseudo.parquet")
+        stud = student.train(ps, s, labels, t_dirs[s], base(s) / "student", f"pseudo_exp_student_{tag[s]}",
+                             train_fraction=fraction, progress=False)
+        out[s] = {"teacher": teachers[s]["test"], "student": stud["test"], "pseudo": str(base(s) / "pseudo.parquet")}
+        if progress:
+            progress()
+    return out
+
+
+def run_dir(out_dir: str, fraction: float, seed: int, stream: str) -> Path:
+    return Path(out_dir) / stream / pct(fraction) / f"seed{seed}"
 
 
 def _mean(runs: list[dict]) -> dict:
@@ -57,21 +70,23 @@ def run(p: Params, streams: list[str], progress: Callable[[int, int], None] | No
     total, done = len(exp.fractions) * len(streams) * len(exp.seeds), 0
     if progress:
         progress(0, total)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
     table: dict[str, dict] = {}
     for f in exp.fractions:
         row = table.setdefault(pct(f), {})
+        runs = {seed: one(p, streams, f, seed, partial(run_dir, exp.out_dir, f, seed), step) for seed in exp.seeds}
         for stream in streams:
-            runs = []
-            for seed in exp.seeds:
-                runs.append(one(p, stream, f, seed, Path(exp.out_dir) / stream / pct(f) / f"seed{seed}"))
-                done += 1
-                if progress:
-                    progress(done, total)
-            row[f"teacher_{stream}"] = {**_mean([r["teacher"] for r in runs]),
-                                        "seeds": {str(s): r["teacher"] for s, r in zip(exp.seeds, runs, strict=True)}}
-            row[f"student_{stream}"] = {**_mean([r["student"] for r in runs]),
-                                        "seeds": {str(s): r["student"] for s, r in zip(exp.seeds, runs, strict=True)}}
-            row[f"pseudo_{stream}"] = {"artifacts": [r["pseudo"] for r in runs]}  # scored by report.score_runs
+            for role in ("teacher", "student"):
+                scores = [runs[seed][stream][role] for seed in exp.seeds]
+                row[f"{role}_{stream}"] = {**_mean(scores), "seeds": dict(zip(map(str, exp.seeds), scores, strict=True))}
+            # scored against the hidden truth by report.score_runs
+            row[f"pseudo_{stream}"] = {"artifacts": [runs[seed][stream]["pseudo"] for seed in exp.seeds]}
     return table
 
 
@@ -85,7 +100,7 @@ def merge(previous: dict, new: dict) -> dict:
 
 def table(label_efficiency: dict) -> Table:
     t = Table(title="Label efficiency: teacher vs student (test CCC mean; valence / arousal)")
-    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo-label CCC sel. / rej."):
+    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo-label CCC sel. / rej. (dims labelled)"):
         t.add_column(c, justify="left" if c in ("gold labels", "stream") else "right")
     for f in sorted(label_efficiency, key=float):
         row = label_efficiency[f]
@@ -97,5 +112,14 @@ def table(label_efficiency: dict) -> Table:
                       f"{te['ccc_mean']:.3f} ({te['ccc_valence']:.2f} / {te['ccc_arousal']:.2f})",
                       f"{st['ccc_mean']:.3f} ({st['ccc_valence']:.2f} / {st['ccc_arousal']:.2f})",
                       f"{st['ccc_mean'] - te['ccc_mean']:+.3f}",
-                      f"{ps['selected_ccc_mean']:.3f} / {ps['rejected_ccc_mean']:.3f}")
+                      _sel_rej(ps))
     return t
+
+
+def _sel_rej(ps: dict) -> str:
+    """Selected / rejected pseudo-label CCC over the labelled dimensions (all dimensions in
+    reports written before labels were per dimension)."""
+    lab = ps.get("labelled")
+    if lab is None:
+        return f"{ps['selected_ccc_mean']:.3f} / {ps['rejected_ccc_mean']:.3f}"
+    return f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})"

@@ -12,8 +12,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from avemo.features import store
-from avemo.models.regressor import Regressor, bounded
-from avemo.train.data import STORE_STREAM, ClipDataset, collate, transform_for
+from avemo.models.regressor import Regressor, bounded, takes_raw_input
+from avemo.train.data import STORE_STREAM, ClipDataset, collate, input_normalise, transform_for
 
 
 def version(run_dir: str | Path) -> str:
@@ -35,7 +35,7 @@ def mc_dropout(model: Regressor, split: store.Split, stream: str, features_dir: 
     """``(mean, std)`` of the clip predictions over ``passes`` dropout samples, each ``(N, K)``;
     the mean is clamped to the label range, the spread is taken before clamping. One pass is
     the deterministic prediction with std 0. ``rows``: only these rows of the split."""
-    transform = transform_for(stream, features_dir, normalise, frame_step)
+    transform = transform_for(stream, features_dir, input_normalise(normalise, takes_raw_input(model)), frame_step)
     ds = ClipDataset(split, STORE_STREAM[stream], [], train=False, max_frames=0, seed=seed, transform=transform,
                      rows=rows)
     loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate)

@@ -58,6 +58,7 @@ def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
 
     bins = p.pseudo.select.bins
     return {
+        "labelled": labelled(df),
         "corpus": "+".join(corpora), "teacher_version": str(pseudo["teacher_version"].iloc[0]),
         "items": len(df), "selected": len(sel), "coverage": round(len(sel) / len(df), 4),
         "selected_vs_truth": score(sel), "rejected_vs_truth": score(rej), "all_vs_truth": score(df),
@@ -67,6 +68,26 @@ def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
         "distribution": {"selected": distribution(sel[list(DIMS)].to_numpy(), bins),
                          "gold": distribution(gold[list(DIMS)].dropna().to_numpy(), bins)},
     }
+
+
+def labelled(df: pd.DataFrame) -> dict:
+    """Selected vs rejected over what the students train on: each dimension scored on the items
+    it is a label for (``labelled_<dim>``; a dimension the teacher cannot predict, or that
+    does not transfer to the corpus, carries weight 0 and is no pseudo-label), the mean over
+    the dimensions labelled anywhere."""
+    mask = {d: df[f"labelled_{d}"].to_numpy(bool) if f"labelled_{d}" in df else np.ones(len(df), bool) for d in DIMS}
+    dims = [d for d in DIMS if mask[d].any()]
+    out: dict = {"dims": dims}
+    for part, rows in (("selected", df["selected"].to_numpy(bool)), ("rejected", ~df["selected"].to_numpy(bool))):
+        cccs = {}
+        for d in dims:
+            keep = rows & mask[d]
+            cccs[d] = metrics.scores(df.loc[keep, d].to_numpy(), df.loc[keep, f"{d}_true"].to_numpy(),
+                                     dims=(d,))[f"ccc_{d}"] if keep.sum() > 1 else None
+        out[f"{part}_ccc"] = cccs
+        vals = [v for v in cccs.values() if v is not None]
+        out[f"{part}_ccc_mean"] = round(float(np.mean(vals)), 4) if vals else None
+    return out
 
 
 def run(p: Params, frames: dict[str, pd.DataFrame]) -> dict:
@@ -92,6 +113,10 @@ def score_runs(p: Params, table: dict) -> dict:
                 qs = [quality(p, pd.read_parquet(a), gold) for a in val["artifacts"]]
                 out[f][key] = {f"{k}_ccc_mean": float(np.mean([(q[f"{k}_vs_truth"] or {}).get("ccc_mean", np.nan)
                                                                 for q in qs])) for k in ("selected", "rejected")}
+                out[f][key]["labelled"] = {f"{k}_ccc_mean": float(np.mean([np.nan if q["labelled"][f"{k}_ccc_mean"] is None
+                                                                           else q["labelled"][f"{k}_ccc_mean"] for q in qs]))
+                                           for k in ("selected", "rejected")}
+                out[f][key]["labelled"]["dims"] = sorted({d for q in qs for d in q["labelled"]["dims"]})
     return out
 
 

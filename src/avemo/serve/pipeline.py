@@ -63,6 +63,7 @@ class Pipeline:
         self.tracker = video_fe.FaceTracker.from_config(self.video_cfg)
         stats = cfg.get("audio_stats")
         self.stats = None if stats is None else (torch.tensor(stats["mean"]), torch.tensor(stats["std"]))
+        self.raw_audio = bool(cfg["streams"]["audio"].get("stats", False))  # the model normalises itself
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, settings: PredictConfig | None = None) -> Pipeline:
@@ -76,6 +77,8 @@ class Pipeline:
 
     def normalise(self, mel: torch.Tensor) -> torch.Tensor:
         """A clip's log-mel -> the model's input, normalised as the training features were."""
+        if self.raw_audio:
+            return mel.float()
         return audio_fe.utterance_normalise(mel) if self.stats is None else audio_fe.normalise(mel, *self.stats)
 
     def audio_input(self, wave: np.ndarray) -> torch.Tensor:

@@ -122,13 +122,22 @@ class EpochSampler(Sampler[int]):
 def transform_for(stream: str, features_dir: str, normalise: str,
                   frame_step: int = 1) -> tuple[Callable, Callable]:
     """(pre, post): stored features -> the augmentable scale -> model input. Audio: float
-    log-mel, then normalised; video: every ``frame_step``-th crop scaled to [0, 1]."""
+    log-mel, then normalised (``normalise``: global | utterance | none: a model with utterance
+    statistics normalises its own input); video: every ``frame_step``-th crop scaled to [0, 1]."""
     if stream == "visual":
         return (lambda v: v[::frame_step].float() / 255.0), (lambda v: v)
+    if normalise == "none":
+        return (lambda a: a.float()), (lambda a: a)
     if normalise == "utterance":
         return (lambda a: a.float()), (lambda a: (a - a.mean(0)) / (a.std(0) + 1e-5))
     mean, std = store.read_stats(features_dir)
     return (lambda a: a.float()), (lambda a: (a - mean) / (std + 1e-5))
+
+
+def input_normalise(normalise: str, stats: bool) -> str:
+    """The ``transform_for`` mode feeding a model: ``none`` for one with utterance statistics
+    (it normalises its own input), else the features' ``normalise``."""
+    return "none" if stats else normalise
 
 
 STORE_STREAM = {"audio": "audio", "visual": "video"}
@@ -170,7 +179,12 @@ class EmotionDataModule(pl.LightningDataModule):
             return None
         from avemo.features.augment import AudioAugment, FaceAugment
 
-        return AudioAugment(self.aug_cfg.audio) if self.stream == "audio" else FaceAugment(self.aug_cfg.video)
+        if self.stream != "audio":
+            return FaceAugment(self.aug_cfg.video)
+        cfg = self.aug_cfg.audio
+        if self.normalise == "none":  # the model reads the clip's level and noise floor: keep them
+            cfg = cfg.model_copy(update={"gain_db": 0.0, "p_noise": 0.0})
+        return AudioAugment(cfg)
 
     def setup(self, stage: str | None = None) -> None:
         if self.sets:

@@ -23,7 +23,7 @@ from avemo import tracking
 from avemo.config import Params
 from avemo.evaluate import metrics, plots
 from avemo.io import atomic_path, write_json
-from avemo.train.data import EmotionDataModule
+from avemo.train.data import EmotionDataModule, input_normalise
 from avemo.train.module import EmotionModule
 
 MONITOR = "val/ccc_mean"
@@ -150,17 +150,19 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
         shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
+    enc = getattr(p.model, stream)
     dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
-                           normalise=p.features.audio.normalise, train_fraction=train_fraction,
+                           normalise=input_normalise(p.features.audio.normalise, enc.stats),
+                           train_fraction=train_fraction,
                            pseudo=pseudo, pseudo_weight=pseudo_weight)
     dm.setup()
     scale = epoch_scale(len(dm.sets["train"]) / dm.n_gold)
     if scale > 1:
         p = p.model_copy(update={"train": p.train.model_copy(update={"max_epochs": p.train.max_epochs * scale})})
-    enc = getattr(p.model, stream)
     module = EmotionModule(enc.name, dm.n_inputs, p.model.targets, enc.dim, enc.dropout, enc.pooling,
                            p.train.lr, p.train.weight_decay, p.train.max_epochs, p.train.seed,
-                           p.train.mse_weight, p.train.pretrained_lr_mult if init_encoder is not None else 1.0)
+                           p.train.mse_weight, p.train.pretrained_lr_mult if init_encoder is not None else 1.0,
+                           enc.stats)
     if init_encoder is not None:
         load_encoder(module.model.encoder, init_encoder)
     if init_model is not None:
@@ -205,7 +207,7 @@ def _write_outputs(run_dir: Path, best: EmotionModule, stream: str, n_inputs: in
         save_file({k: v.contiguous() for k, v in best.model.state_dict().items()}, str(tmp))
     write_json(files["config"], {
         "stream": stream, "encoder": enc.name, "n_inputs": n_inputs, "dim": enc.dim,
-        "dropout": enc.dropout, "pooling": enc.pooling, "targets": p.model.targets,
+        "dropout": enc.dropout, "pooling": enc.pooling, "stats": enc.stats, "targets": p.model.targets,
         "features": p.features.model_dump(), "scores": scores,
     })
     with atomic_path(files["predictions"]) as tmp:

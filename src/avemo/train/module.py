@@ -14,11 +14,11 @@ class EmotionModule(pl.LightningModule):
     def __init__(self, encoder: str, n_inputs: int, targets: list[str], dim: int = 96,
                  dropout: float = 0.2, pooling: str = "attention", lr: float = 2e-3,
                  weight_decay: float = 1e-4, max_epochs: int = 40, seed: int = 0, mse_weight: float = 0.1,
-                 encoder_lr_mult: float = 1.0):
+                 encoder_lr_mult: float = 1.0, stats: bool = False):
         super().__init__()
         self.save_hyperparameters()
         self.targets = list(targets)
-        self.model = Regressor(encoder, n_inputs, len(targets), dim, dropout, pooling)
+        self.model = Regressor(encoder, n_inputs, len(targets), dim, dropout, pooling, stats)
         k = len(targets)
         self.val_ccc = ConcordanceCorrCoef(num_outputs=k)
         self.val_pcc = PearsonCorrCoef(num_outputs=k)
@@ -51,6 +51,10 @@ class EmotionModule(pl.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         ccc, pcc, rmse = self.val_ccc.compute(), self.val_pcc.compute(), self.val_mse.compute().sqrt()
+        # a constant prediction (e.g. every clip clamped to the same bound) has no covariance
+        # with the labels: its CCC is 0, not torchmetrics' 0/0 = NaN, which would make early
+        # stopping end the run on the spot
+        ccc, pcc = ccc.nan_to_num(0.0), pcc.nan_to_num(0.0)
         for k, name in enumerate(self.targets):
             self.log(f"val/ccc_{name}", ccc[k])
             self.log(f"val/pcc_{name}", pcc[k])
