@@ -182,8 +182,8 @@ class EmotionDataModule(pl.LightningDataModule):
         if self.stream != "audio":
             return FaceAugment(self.aug_cfg.video)
         cfg = self.aug_cfg.audio
-        if self.normalise == "none":  # the model reads the clip's level and noise floor: keep them
-            cfg = cfg.model_copy(update={"gain_db": 0.0, "p_noise": 0.0})
+        if self.normalise == "none":  # the model reads the clip's level: a random gain would blur it
+            cfg = cfg.model_copy(update={"gain_db": 0.0})
         return AudioAugment(cfg)
 
     def setup(self, stage: str | None = None) -> None:
