@@ -57,3 +57,17 @@ def test_checks_compare_against_the_issue_targets():
                         "fused_over_oracle": False, "audio_features_x_opensmile": True, "repro_s": False}
     md = stage.table(report)
     assert "| egemaps_ridge | 0.100 | 0.780 | 0.440 |" in md and "11.7 min" in md
+
+
+def test_the_pipeline_is_timed_before_its_models_are_scored(monkeypatch, train_params):
+    """`avemo bench --repro` reruns the pipeline, which rewrites the models: scoring them first
+    would report the previous run's models beside this run's timing."""
+    calls = []
+    monkeypatch.setattr(stage.speed, "repro", lambda: calls.append("repro") or {"repro_s": 1.0})
+    monkeypatch.setattr(stage, "accuracy", lambda p, progress=None: calls.append("accuracy") or {})
+    monkeypatch.setattr(stage.speed, "audio_features", lambda *a, **k: calls.append("audio") or {})
+    monkeypatch.setattr(stage.speed, "predict", lambda *a, **k: calls.append("predict") or {})
+    monkeypatch.setattr(stage, "checks", lambda report: {})
+    monkeypatch.setattr(store, "read", lambda *a: store.Split(pd.DataFrame({"audio_path": ["a.wav"]}), {}))
+    report = stage.run(train_params, train_params, repro=True)
+    assert calls[0] == "repro" and "accuracy" in calls and report["pipeline"] == {"repro_s": 1.0}
