@@ -130,7 +130,7 @@ def train_params(raw_params, feature_store, tmp_path) -> config.Params:
     p["ingest"].update(iemocap=f"{feature_store}/_raw/iemocap", tedlium=f"{feature_store}/_raw/tedlium", facesynthetics=f"{feature_store}/_raw/facesynthetics")
     p["pseudo"].update(out_dir=str(tmp_path / "pseudo"), report=str(tmp_path / "pseudo.json"), passes=4)
     p["pseudo"]["select"].update(max_group_share=0.3)
-    p["pseudo"]["experiment"].update(fractions=[0.25, 1.0], out_dir=str(tmp_path / "pexp"))
+    p["pseudo"]["experiment"].update(fractions=[0.25, 1.0], seeds=[42], out_dir=str(tmp_path / "pexp"))
     p["student"]["out_dir"] = str(tmp_path / "student")
     p["tracking"].update(mlflow_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_dir=str(tmp_path / "mlruns"))
     return config.parse(p)
