@@ -74,11 +74,11 @@ def main(seeds: Annotated[list[int] | None, typer.Option()] = None, params: Path
         "mlflow_uri": f"sqlite:///{out}/mlflow.db", "artifact_dir": str(out / "mlruns")})})
     out.mkdir(parents=True, exist_ok=True)
     figures: dict = {}
-    for name, (stats, augment) in VARIANTS.items():
+    for k, (name, (stats, augment)) in enumerate(VARIANTS.items()):
         runs = {}
         for seed in seeds:
             p = variant(base, stats, augment, seed)
-            run_dir = out / f"{name.split(' ')[0].replace(',', '')}_{len(augment)}_{seed}"
+            run_dir = out / f"variant{k}_seed{seed}"
             fit_stream(p, "audio", run_dir, f"stats_noise_{seed}", progress=False, init_encoder=init_encoder(p, "audio"))
             runs[str(seed)] = {"clean" if snr is None else f"{snr:g}dB": score(run_dir, p, snr) for snr in SNRS}
         mean = {c: {k: round(float(np.mean([r[c][k] for r in runs.values()])), 4) for k in ("mean", "valence", "arousal")}
