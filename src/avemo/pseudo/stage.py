@@ -81,7 +81,7 @@ def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | N
     s = p.pseudo.select
     out["selected"] = select(out, s.fraction, s.bins, s.max_uncertainty, s.max_group_share, group="group")
     out["teacher"] = str(model_dir)
-    out["teacher_version"] = infer.version(model_dir)
+    out["teacher_version"] = teachers[stream][3]
     for t, (_, _, _, v) in teachers.items():
         if t != stream:
             out[f"teacher_version_{t}"] = v
