@@ -35,6 +35,19 @@ def test_session_in_two_splits_rejected(raw_params):
         config.parse(raw_params)
 
 
+@pytest.mark.parametrize("value", ["new_share", 0.3])
+def test_student_lr_mult_is_a_factor_or_new_share(raw_params, value):
+    raw = {**raw_params, "student": {**raw_params["student"], "lr_mult": value}}
+    assert config.parse(raw).student.lr_mult == value
+
+
+@pytest.mark.parametrize("value", ["half", 0])
+def test_bad_student_lr_mult_is_named(raw_params, value):
+    raw = {**raw_params, "student": {**raw_params["student"], "lr_mult": value}}
+    with pytest.raises(config.ConfigError, match=r"student\.lr_mult"):
+        config.parse(raw)
+
+
 def test_bad_on_error_value(raw_params):
     raw_params = {**raw_params, "validate": {**raw_params["validate"], "on_error": "ignore"}}
     with pytest.raises(config.ConfigError, match=r"validate\.on_error"):

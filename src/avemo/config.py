@@ -310,6 +310,10 @@ class StudentConfig(Section):
     pseudo_weight: float = Field(default=0.5, ge=0)  # a pseudo label's weight = this x its confidence
     rounds: int = Field(default=1, ge=1)             # > 1: each student relabels for the next round
     init: Literal["teacher", "pretrained"] = "pretrained"  # teacher weights, or the teacher's own start
+    # the student's learning rate: this x train.lr, or "new_share": the share of its training
+    # items that are pseudo-labelled (never below 0.1); fine-tunes near a strong teacher, retrains
+    # from a weak one whose pseudo-labels outnumber its gold labels
+    lr_mult: Annotated[float, Field(gt=0)] | Literal["new_share"] = "new_share"
 
 
 class LateFusionConfig(Section):

@@ -207,6 +207,14 @@ class EmotionDataModule(pl.LightningDataModule):
             self.sets["train"] = Concat([self.sets["train"], *(clips(d, True, rows) for d, rows in extra)])
 
     @property
+    def new_share(self) -> float:
+        """The share of the training items that are pseudo-labelled (0 without pseudo-labels)."""
+        self.setup()
+        train = self.sets["train"]
+        gold = len(train.datasets[0]) if isinstance(train, Concat) else len(train)
+        return 1.0 - gold / len(train)
+
+    @property
     def n_inputs(self) -> int:
         self.setup()
         x = self.sets["train"][0][0]

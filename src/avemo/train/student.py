@@ -27,7 +27,7 @@ def train(p: Params, stream: str, pseudo: pd.DataFrame, teacher_dir: Path, out_d
         init = dict(init_model=prev) if p.student.init == "teacher" else dict(init_encoder=init_encoder(p, stream))
         scores = fit_stream(p, stream, run_dir, f"{run_name}_r{k}" if p.student.rounds > 1 else run_name,
                             progress=progress, train_fraction=train_fraction, pseudo=pseudo,
-                            pseudo_weight=p.student.pseudo_weight, **init)
+                            pseudo_weight=p.student.pseudo_weight, lr_mult=p.student.lr_mult, **init)
         history.append({"round": k, "teacher_version": str(pseudo["teacher_version"].iloc[0]),
                         "pseudo_items": int(pseudo["selected"].sum()), **{s: v for s, v in scores.items()}})
         if k < p.student.rounds:
