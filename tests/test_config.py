@@ -35,8 +35,8 @@ def test_session_in_two_splits_rejected(raw_params):
         config.parse(raw_params)
 
 
-@pytest.mark.parametrize("value", ["new_share", 0.3])
-def test_student_lr_mult_is_a_factor_or_new_share(raw_params, value):
+@pytest.mark.parametrize("value", ["unlabelled_share", 0.3])
+def test_student_lr_mult_is_a_factor_or_the_unlabelled_share(raw_params, value):
     raw = {**raw_params, "student": {**raw_params["student"], "lr_mult": value}}
     assert config.parse(raw).student.lr_mult == value
 

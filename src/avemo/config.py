@@ -292,6 +292,9 @@ class PseudoConfig(Section):
     report: str = "reports/pseudo.json"
     corpora: dict[Literal["audio", "visual"], str] = {"audio": "tedlium", "visual": "facesynthetics"}
     passes: int = Field(default=10, ge=1)       # MC-dropout passes (1 = no uncertainty)
+    # streams whose passes also draw the training augmentation (test-time augmentation): the
+    # spread then also says how far noise, level and masking move the prediction
+    tta: list[Literal["audio", "visual"]] = ["audio"]
     min_spread: float = Field(default=0.25, ge=0)  # a dimension spread < this x its val spread is not labelled
     min_reliability: float = Field(default=0.3, ge=0, le=1)  # nor one whose teacher's val CCC is below this
     seed: int = 0
@@ -310,10 +313,10 @@ class StudentConfig(Section):
     pseudo_weight: float = Field(default=0.5, ge=0)  # a pseudo label's weight = this x its confidence
     rounds: int = Field(default=1, ge=1)             # > 1: each student relabels for the next round
     init: Literal["teacher", "pretrained"] = "pretrained"  # teacher weights, or the teacher's own start
-    # the student's learning rate: this x train.lr, or "new_share": the share of its training
-    # items that are pseudo-labelled (never below 0.1); fine-tunes near a strong teacher, retrains
-    # from a weak one whose pseudo-labels outnumber its gold labels
-    lr_mult: Annotated[float, Field(gt=0)] | Literal["new_share"] = "new_share"
+    # the student's learning rate: this x train.lr, or "unlabelled_share": the share of the gold
+    # train clips whose labels its teacher did not see (never below 0.1): a teacher that saw
+    # them all is only fine-tuned, one trained on a fraction is retrained on the rest's labels
+    lr_mult: Annotated[float, Field(gt=0)] | Literal["unlabelled_share"] = "unlabelled_share"
 
 
 class LateFusionConfig(Section):

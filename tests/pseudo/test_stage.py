@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from avemo.models import regressor
 from avemo.pseudo import infer, report, stage
@@ -57,6 +58,28 @@ def test_one_pass_is_the_deterministic_prediction(taught):
     mean2, _ = infer.mc_dropout(*args, passes=1, seed=5)
     assert (std1 == 0).all() and np.array_equal(mean1, mean2)
     assert not model.training  # left in eval mode
+
+
+def test_test_time_augmentation_is_seeded_and_widens_the_spread(taught):
+    from avemo.features import store
+
+    model, _ = regressor.load(Path(taught.teacher.out_dir) / "audio")
+    data = store.read(taught.features.out_dir, "tedlium", "unlabelled")
+    before = data.get("audio", 0).clone()
+    args = (model, data, "audio", taught.features.out_dir, "global", 1)
+    _, std_mc = infer.mc_dropout(*args, passes=5, seed=0)
+    mean1, std1 = infer.mc_dropout(*args, passes=5, seed=0, tta=taught.augment)
+    mean2, std2 = infer.mc_dropout(*args, passes=5, seed=0, tta=taught.augment)
+    assert np.array_equal(mean1, mean2) and np.array_equal(std1, std2)  # seeded: a rerun is identical
+    assert std1.mean() > std_mc.mean()  # noise, level and masks move the prediction as well
+    clean, _ = infer.mc_dropout(*args, passes=1, seed=0)
+    augmented, spread = infer.mc_dropout(*args, passes=1, seed=0, tta=taught.augment)
+    assert (spread == 0).all() and not np.allclose(clean, augmented)
+    assert torch.equal(data.get("audio", 0), before)  # the store is never modified
+    on = stage.label(taught, "audio", Path(taught.teacher.out_dir) / "audio")
+    off = stage.label(taught.model_copy(update={"pseudo": taught.pseudo.model_copy(update={"tta": []})}),
+                      "audio", Path(taught.teacher.out_dir) / "audio")
+    assert taught.pseudo.tta == ["audio"] and on["uncertainty"].mean() > off["uncertainty"].mean()
 
 
 def test_a_dimension_pinned_by_domain_shift_is_not_labelled(tmp_path):

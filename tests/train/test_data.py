@@ -42,7 +42,6 @@ def test_pseudo_labels_join_the_training_set_with_per_target_weights(train_param
     dm.setup()
     train = dm.sets["train"]
     assert dm.n_gold == 64 and len(train) == 64 + n // 2
-    assert dm.new_share == pytest.approx((n // 2) / (64 + n // 2))
     _x, y, w, i = train[64 + 1]  # the second selected pseudo-labelled segment: store row 2
     assert i == 2 and y.tolist() == pytest.approx([pseudo["valence"][2], 0.3])
     assert w.tolist() == pytest.approx([0.4, 0.0])  # 0.5 x confidence; arousal not labelled

@@ -70,13 +70,13 @@ def test_label_fraction_runs_as_many_steps_as_a_full_run(train_params, tmp_path)
     assert hist["val_ccc_mean"].notna().sum() >= 4
 
 
-def test_student_learning_rate_follows_the_share_of_new_labels():
+def test_student_learning_rate_follows_the_labels_its_teacher_missed():
     from avemo.train.fit import MIN_LR_MULT, student_lr_mult
 
-    assert student_lr_mult(0.0) == MIN_LR_MULT  # no new items: fine-tunes, never stands still
-    assert student_lr_mult(0.2) == pytest.approx(0.2)  # a strong teacher's own data: small steps
-    assert student_lr_mult(0.87) == pytest.approx(0.87)  # mostly pseudo-labels: nearly the full rate
-    assert student_lr_mult(1.0) == 1.0
+    assert student_lr_mult(1.0) == MIN_LR_MULT  # the teacher saw every label: fine-tune, never stand still
+    assert student_lr_mult(0.95) == MIN_LR_MULT
+    assert student_lr_mult(0.25) == pytest.approx(0.75)
+    assert student_lr_mult(0.1) == pytest.approx(0.9)  # a weak teacher: relearn at nearly the full rate
 
 
 def test_pretrained_encoder_learns_at_its_own_rate():

@@ -27,10 +27,9 @@ def test_student_trains_on_gold_and_pseudo_and_records_the_label_version(labelle
     mlflow.set_tracking_uri(p.tracking.mlflow_uri)
     runs = mlflow.search_runs(experiment_names=[p.tracking.experiment], filter_string="tags.mlflow.runName = 'student_audio'")
     assert runs["params.pseudo.teacher_version"].tolist() == [version]
-    # lr_mult new_share: the student trains at the share of pseudo-labelled items x train.lr
-    share = scores["audio"]["rounds"][0]["pseudo_items"] / (64 + scores["audio"]["rounds"][0]["pseudo_items"])
-    assert float(runs["params.lr_mult"].iloc[0]) == pytest.approx(max(0.1, share))
-    assert float(runs["params.train.lr"].iloc[0]) == pytest.approx(p.train.lr * max(0.1, share))
+    # lr_mult unlabelled_share: its teacher saw every gold label, so the student fine-tunes at 0.1x
+    assert float(runs["params.lr_mult"].iloc[0]) == pytest.approx(0.1)
+    assert float(runs["params.train.lr"].iloc[0]) == pytest.approx(p.train.lr * 0.1)
 
 
 def test_noisy_student_rounds_relabel_with_each_student(labelled):

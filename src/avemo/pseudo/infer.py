@@ -1,5 +1,6 @@
 """Teacher inference with uncertainty: MC dropout (N stochastic passes, dropout on, batch
-statistics frozen) over any feature-store split."""
+statistics frozen), optionally with test-time augmentation (each pass also draws the training
+augmentation), over any feature-store split."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from avemo.config import AugmentConfig
 from avemo.features import store
 from avemo.models.regressor import Regressor, bounded, takes_raw_input
-from avemo.train.data import STORE_STREAM, ClipDataset, collate, input_normalise, transform_for
+from avemo.train.data import STORE_STREAM, ClipDataset, augmenter, collate, input_normalise, transform_for
 
 
 def version(run_dir: str | Path) -> str:
@@ -31,20 +33,24 @@ def _dropout_on(model: nn.Module) -> None:
 @torch.no_grad()
 def mc_dropout(model: Regressor, split: store.Split, stream: str, features_dir: str, normalise: str,
                frame_step: int, passes: int, seed: int, batch_size: int = 64,
-               rows: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               rows: list[int] | None = None, tta: AugmentConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)`` of the clip predictions over ``passes`` dropout samples, each ``(N, K)``;
     the mean is clamped to the label range, the spread is taken before clamping. One pass is
-    the deterministic prediction with std 0. ``rows``: only these rows of the split."""
-    transform = transform_for(stream, features_dir, input_normalise(normalise, takes_raw_input(model)), frame_step)
-    ds = ClipDataset(split, STORE_STREAM[stream], [], train=False, max_frames=0, seed=seed, transform=transform,
-                     rows=rows)
+    the deterministic prediction with std 0. ``rows``: only these rows of the split. ``tta``:
+    each pass also applies the stream's training augmentation with these settings (whole clips,
+    a fresh seeded draw per pass and clip): test-time augmentation (Wang et al., 2019)."""
+    norm = input_normalise(normalise, takes_raw_input(model))
+    transform = transform_for(stream, features_dir, norm, frame_step)
+    ds = ClipDataset(split, STORE_STREAM[stream], [], train=tta is not None, max_frames=0, seed=seed,
+                     transform=transform, rows=rows, augment=None if tta is None else augmenter(stream, tta, norm))
     loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate)
     if passes > 1:
         _dropout_on(model)
     torch.manual_seed(seed)
     samples = []
     try:
-        for _ in range(passes):
+        for k in range(passes):
+            ds.epoch = k  # the augmentation draw of pass k
             samples.append(torch.cat([model(b["x"], b["mask"])["clip"] for b in loader]))
     finally:
         model.eval()

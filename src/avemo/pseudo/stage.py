@@ -51,7 +51,8 @@ def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | N
         for t in set(best.values()):
             m, kk, _, _ = teachers[t]
             mean, std = infer.mc_dropout(m, data, t, p.features.out_dir, p.features.audio.normalise,
-                                         p.train.video_frame_step, p.pseudo.passes, p.pseudo.seed, rows=rows)
+                                         p.train.video_frame_step, p.pseudo.passes, p.pseudo.seed, rows=rows,
+                                         tta=p.augment if t in p.pseudo.tta else None)
             preds[t] = (mean[:, kk], std[:, kk])
         mean = np.stack([preds[best[j]][0][:, j] for j in range(len(DIMS))], 1)
         std = np.stack([preds[best[j]][1][:, j] for j in range(len(DIMS))], 1)

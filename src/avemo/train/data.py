@@ -21,7 +21,7 @@ Item = tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]
 
 class ClipDataset(Dataset):
     """One stream of one split: ``(x (T, ...), target (K,), weight (), index)`` per clip.
-    Training crops a random window of ``max_frames`` and applies ``augment``."""
+    Training crops a random window of ``max_frames`` (0: the whole clip) and applies ``augment``."""
 
     def __init__(self, split: store.Split, stream: str, targets: list[str], *, train: bool,
                  max_frames: int, seed: int, transform: tuple[Callable, Callable],
@@ -49,7 +49,7 @@ class ClipDataset(Dataset):
         x = pre(self.split.get(self.stream, i))
         if self.train:
             g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
-            if len(x) > self.max_frames:
+            if self.max_frames and len(x) > self.max_frames:
                 start = int(torch.randint(0, len(x) - self.max_frames + 1, (1,), generator=g))
                 x = x[start : start + self.max_frames]
             if self.augment is not None:  # on the stored scale (e.g. raw log-mel: SNRs hold)
@@ -134,6 +134,18 @@ def transform_for(stream: str, features_dir: str, normalise: str,
     return (lambda a: a.float()), (lambda a: (a - mean) / (std + 1e-5))
 
 
+def augmenter(stream: str, cfg: AugmentConfig, normalise: str):
+    """The training augmentation of ``stream`` for a model fed ``normalise``d input."""
+    from avemo.features.augment import AudioAugment, FaceAugment
+
+    if stream != "audio":
+        return FaceAugment(cfg.video)
+    audio = cfg.audio
+    if normalise == "none":  # the model reads the clip's level: a random gain would blur it
+        audio = audio.model_copy(update={"gain_db": 0.0})
+    return AudioAugment(audio)
+
+
 def input_normalise(normalise: str, stats: bool) -> str:
     """The ``transform_for`` mode feeding a model: ``none`` for one with utterance statistics
     (it normalises its own input), else the features' ``normalise``."""
@@ -175,16 +187,7 @@ class EmotionDataModule(pl.LightningDataModule):
         self.n_gold = 0  # gold training clips before any fraction is taken
 
     def _augment(self):
-        if not self.aug_cfg.enabled:
-            return None
-        from avemo.features.augment import AudioAugment, FaceAugment
-
-        if self.stream != "audio":
-            return FaceAugment(self.aug_cfg.video)
-        cfg = self.aug_cfg.audio
-        if self.normalise == "none":  # the model reads the clip's level: a random gain would blur it
-            cfg = cfg.model_copy(update={"gain_db": 0.0})
-        return AudioAugment(cfg)
+        return augmenter(self.stream, self.aug_cfg, self.normalise) if self.aug_cfg.enabled else None
 
     def setup(self, stage: str | None = None) -> None:
         if self.sets:
@@ -205,14 +208,6 @@ class EmotionDataModule(pl.LightningDataModule):
         if self.pseudo is not None:
             extra = pseudo_splits(self.features_dir, self.pseudo, self.targets, self.pseudo_weight)
             self.sets["train"] = Concat([self.sets["train"], *(clips(d, True, rows) for d, rows in extra)])
-
-    @property
-    def new_share(self) -> float:
-        """The share of the training items that are pseudo-labelled (0 without pseudo-labels)."""
-        self.setup()
-        train = self.sets["train"]
-        gold = len(train.datasets[0]) if isinstance(train, Concat) else len(train)
-        return 1.0 - gold / len(train)
 
     @property
     def n_inputs(self) -> int:
