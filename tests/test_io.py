@@ -28,6 +28,18 @@ def test_atomic_outputs_get_normal_permissions(tmp_path):
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
 
 
+def test_replace_block_rewrites_only_between_its_markers(tmp_path):
+    from avemo.io import replace_block
+
+    doc = tmp_path / "README.md"
+    doc.write_text("# t\n<!-- table:start -->\nold\n<!-- table:end -->\nafter\n")
+    assert replace_block(doc, "table", "| a |\n| --- |\n")
+    assert doc.read_text() == "# t\n<!-- table:start -->\n| a |\n| --- |\n<!-- table:end -->\nafter\n"
+    assert not replace_block(doc, "other", "x")  # no such block: nothing written
+    assert not replace_block(tmp_path / "missing.md", "table", "x") and not (tmp_path / "missing.md").exists()
+    assert "| a |" in doc.read_text()
+
+
 def test_atomic_dir_replaces_old_content_only_on_success(tmp_path):
     target = tmp_path / "store"
     target.mkdir()

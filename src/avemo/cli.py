@@ -225,7 +225,9 @@ def pseudo_experiment(
     streams: StreamsOpt = None,
 ) -> None:
     """The label-efficiency experiment (not part of `dvc repro`): teacher vs student with each
-    fraction in pseudo.experiment.fractions of the gold labels -> reports/pseudo.json."""
+    fraction in pseudo.experiment.fractions of the gold labels -> reports/pseudo.json and the
+    table in the README (pseudo.experiment.readme)."""
+    from avemo.io import replace_block
     from avemo.pseudo import experiment as stage
     from avemo.pseudo import report
 
@@ -236,6 +238,11 @@ def pseudo_experiment(
     merged = stage.merge(old, new)
     report.write(p, {"label_efficiency": merged})
     Console().print(stage.table(merged))
+    readme = p.pseudo.experiment.readme
+    if readme and replace_block(readme, "label-efficiency", stage.markdown(merged)):
+        console.print(f"the table is in {readme}")
+    elif readme:
+        console.print(f"[yellow]{readme}: no <!-- label-efficiency:start/end --> block; table not written there")
 
 
 @app.command()

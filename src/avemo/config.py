@@ -283,6 +283,8 @@ class PseudoExperiment(Section):
     seeds: list[int] = Field(default=[42], min_length=1)
     withheld_as_unlabelled: bool = True  # the train clips whose gold labels a run hides join the unlabelled pool
     out_dir: str = "models/pseudo_experiment"
+    # the file whose <!-- label-efficiency:start/end --> block gets the table (null: none)
+    readme: str | None = "README.md"
 
 
 class PseudoConfig(Section):

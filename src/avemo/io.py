@@ -64,3 +64,17 @@ def write_json(path: str | Path, obj: Any) -> None:
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def replace_block(path: str | Path, name: str, text: str) -> bool:
+    """Replace what stands between the ``<!-- name:start -->`` and ``<!-- name:end -->`` lines
+    of a text file (e.g. a generated table in the README) with ``text``, atomically. False, and
+    the file untouched, when the file or either marker is missing."""
+    path = Path(path)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    old = path.read_text() if path.is_file() else ""
+    i, j = old.find(start), old.find(end)
+    if i < 0 or j < i:
+        return False
+    write_text(path, old[: i + len(start)] + "\n" + text.strip("\n") + "\n" + old[j:])
+    return True

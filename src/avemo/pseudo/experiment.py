@@ -116,6 +116,25 @@ def table(label_efficiency: dict) -> Table:
     return t
 
 
+def markdown(label_efficiency: dict) -> str:
+    """The table as markdown, with the seeds and each seed's gain: what the README shows."""
+    rows = ["| gold labels | stream | seeds | teacher | student | gain (per seed) | pseudo-labels sel. / rej. (labelled dims) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for f in sorted(label_efficiency, key=float):
+        row = label_efficiency[f]
+        for stream in ("audio", "visual"):
+            if f"teacher_{stream}" not in row:
+                continue
+            te, st = row[f"teacher_{stream}"], row[f"student_{stream}"]
+            seeds = list(te.get("seeds", {}))
+            per = ", ".join(f"{st['seeds'][s]['ccc_mean'] - te['seeds'][s]['ccc_mean']:+.3f}" for s in seeds)
+            rows.append(f"| {f} % | {stream} | {', '.join(seeds)} "
+                        f"| {te['ccc_mean']:.3f} ({te['ccc_valence']:.2f} / {te['ccc_arousal']:.2f}) "
+                        f"| {st['ccc_mean']:.3f} ({st['ccc_valence']:.2f} / {st['ccc_arousal']:.2f}) "
+                        f"| {st['ccc_mean'] - te['ccc_mean']:+.3f} ({per}) | {_sel_rej(row[f'pseudo_{stream}'])} |")
+    return "\n".join(rows) + "\n"
+
+
 def _sel_rej(ps: dict) -> str:
     """Selected / rejected pseudo-label CCC over the labelled dimensions (all dimensions in
     reports written before labels were per dimension)."""
