@@ -15,8 +15,8 @@ def test_label_efficiency_rows_for_each_fraction(train_params):
         for key in ("teacher_audio", "student_audio"):
             assert {"ccc_valence", "ccc_arousal", "ccc_mean"} <= set(row[key])
             assert row[key]["ccc_mean"] == pytest.approx(row[key]["seeds"]["42"]["ccc_mean"], abs=1e-4)
-        assert {"selected_ccc_mean", "rejected_ccc_mean", "labelled"} == set(row["pseudo_audio"])
-        assert set(row["pseudo_audio"]["labelled"]) == {"selected_ccc_mean", "rejected_ccc_mean", "dims"}
+        assert {"selected_ccc_mean", "rejected_ccc_mean", "labelled", "seeds_scored"} == set(row["pseudo_audio"])
+        assert set(row["pseudo_audio"]["labelled"]) == {"selected_ccc_mean", "rejected_ccc_mean", "dims", "seeds_scored"}
     assert experiment.table(table).row_count == 2
     md = experiment.markdown(table).splitlines()
     assert len(md) == 4 and md[2].startswith("| 25 % | audio | 42 |") and md[3].startswith("| 100 % | audio | 42 |")

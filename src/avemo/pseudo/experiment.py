@@ -137,8 +137,11 @@ def markdown(label_efficiency: dict) -> str:
 
 def _sel_rej(ps: dict) -> str:
     """Selected / rejected pseudo-label CCC over the labelled dimensions (all dimensions in
-    reports written before labels were per dimension)."""
-    lab = ps.get("labelled")
-    if lab is None:
-        return f"{ps['selected_ccc_mean']:.3f} / {ps['rejected_ccc_mean']:.3f}"
-    return f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})"
+    reports written before labels were per dimension), and how many seeds could be scored."""
+    lab = ps.get("labelled") or ps
+    sel, rej = lab.get("selected_ccc_mean"), lab.get("rejected_ccc_mean")
+    if sel is None or rej is None:
+        return "too few items to score"
+    notes = ([", ".join(lab["dims"])] if "dims" in lab else []) + (
+        [f"{lab['seeds_scored']} seeds scored"] if "seeds_scored" in lab else [])
+    return f"{sel:.3f} / {rej:.3f}" + (f" ({'; '.join(notes)})" if notes else "")
