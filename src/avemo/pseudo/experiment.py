@@ -98,28 +98,12 @@ def merge(previous: dict, new: dict) -> dict:
     return out
 
 
-def table(label_efficiency: dict) -> Table:
-    t = Table(title="Label efficiency: teacher vs student (test CCC mean; valence / arousal)")
-    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo-label CCC sel. / rej. (dims labelled)"):
-        t.add_column(c, justify="left" if c in ("gold labels", "stream") else "right")
-    for f in sorted(label_efficiency, key=float):
-        row = label_efficiency[f]
-        for stream in ("audio", "visual"):
-            if f"teacher_{stream}" not in row:
-                continue
-            te, st, ps = row[f"teacher_{stream}"], row[f"student_{stream}"], row[f"pseudo_{stream}"]
-            t.add_row(f"{f}%", stream,
-                      f"{te['ccc_mean']:.3f} ({te['ccc_valence']:.2f} / {te['ccc_arousal']:.2f})",
-                      f"{st['ccc_mean']:.3f} ({st['ccc_valence']:.2f} / {st['ccc_arousal']:.2f})",
-                      f"{st['ccc_mean'] - te['ccc_mean']:+.3f}",
-                      _sel_rej(ps))
-    return t
+def _rows(label_efficiency: dict):
+    """Per fraction and stream: the formatted cells both tables show, plus the seeds and the
+    per-seed gains."""
+    def score(s: dict) -> str:
+        return f"{s['ccc_mean']:.3f} ({s['ccc_valence']:.2f} / {s['ccc_arousal']:.2f})"
 
-
-def markdown(label_efficiency: dict) -> str:
-    """The table as markdown, with the seeds and each seed's gain: what the README shows."""
-    rows = ["| gold labels | stream | seeds | teacher | student | gain (per seed) | pseudo-labels sel. / rej. (labelled dims) |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
     for f in sorted(label_efficiency, key=float):
         row = label_efficiency[f]
         for stream in ("audio", "visual"):
@@ -128,10 +112,25 @@ def markdown(label_efficiency: dict) -> str:
             te, st = row[f"teacher_{stream}"], row[f"student_{stream}"]
             seeds = list(te.get("seeds", {}))
             per = ", ".join(f"{st['seeds'][s]['ccc_mean'] - te['seeds'][s]['ccc_mean']:+.3f}" for s in seeds)
-            rows.append(f"| {f} % | {stream} | {', '.join(seeds)} "
-                        f"| {te['ccc_mean']:.3f} ({te['ccc_valence']:.2f} / {te['ccc_arousal']:.2f}) "
-                        f"| {st['ccc_mean']:.3f} ({st['ccc_valence']:.2f} / {st['ccc_arousal']:.2f}) "
-                        f"| {st['ccc_mean'] - te['ccc_mean']:+.3f} ({per}) | {_sel_rej(row[f'pseudo_{stream}'])} |")
+            yield (f, stream, score(te), score(st), f"{st['ccc_mean'] - te['ccc_mean']:+.3f}",
+                   _sel_rej(row[f"pseudo_{stream}"]), seeds, per)
+
+
+def table(label_efficiency: dict) -> Table:
+    t = Table(title="Label efficiency: teacher vs student (test CCC mean; valence / arousal)")
+    for c in ("gold labels", "stream", "teacher", "student", "gain", "pseudo-label CCC sel. / rej. (dims labelled)"):
+        t.add_column(c, justify="left" if c in ("gold labels", "stream") else "right")
+    for f, stream, te, st, gain, sel_rej, _, _ in _rows(label_efficiency):
+        t.add_row(f"{f}%", stream, te, st, gain, sel_rej)
+    return t
+
+
+def markdown(label_efficiency: dict) -> str:
+    """The table as markdown, with the seeds and each seed's gain: what the README shows."""
+    rows = ["| gold labels | stream | seeds | teacher | student | gain (per seed) | pseudo-labels sel. / rej. (labelled dims) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for f, stream, te, st, gain, sel_rej, seeds, per in _rows(label_efficiency):
+        rows.append(f"| {f} % | {stream} | {', '.join(seeds)} | {te} | {st} | {gain} ({per}) | {sel_rej} |")
     return "\n".join(rows) + "\n"
 
 
