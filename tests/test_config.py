@@ -72,3 +72,18 @@ def test_config_objectives_are_the_registry():
     from avemo.ssl.registry import OBJECTIVES
 
     assert set(get_args(config.Objective)) == set(OBJECTIVES)
+
+
+def test_train_lr_and_epochs_resolve_per_stream(raw_params):
+    train = {**raw_params["train"], "lr": {"audio": 0.003, "visual": 0.001}, "max_epochs": 30}
+    t = config.parse({**raw_params, "train": train}).train
+    assert (t.for_stream("audio").lr, t.for_stream("visual").lr) == (0.003, 0.001)
+    assert t.for_stream("visual").max_epochs == 30
+    scalar = config.parse({**raw_params, "train": {**raw_params["train"], "lr": 0.002, "max_epochs": 20}}).train
+    assert scalar.for_stream("visual") == scalar
+
+
+def test_train_per_stream_value_needs_both_streams(raw_params):
+    train = {**raw_params["train"], "max_epochs": {"visual": 30}}
+    with pytest.raises(config.ConfigError, match="needs both audio and visual"):
+        config.parse({**raw_params, "train": train})

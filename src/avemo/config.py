@@ -196,11 +196,15 @@ class ModelConfig(Section):
         return self
 
 
+Stream = Literal["audio", "visual"]
+
+
 class TrainConfig(Section):
     seed: int = 42
-    max_epochs: int = Field(default=40, ge=1)
+    # max_epochs and lr: one value for both streams, or one per stream ({audio: 40, visual: 30})
+    max_epochs: Annotated[int, Field(ge=1)] | dict[Stream, Annotated[int, Field(ge=1)]] = 40
     batch_size: int = Field(default=32, ge=1)
-    lr: float = Field(default=2e-3, gt=0)
+    lr: Annotated[float, Field(gt=0)] | dict[Stream, Annotated[float, Field(gt=0)]] = 2e-3
     weight_decay: float = Field(default=1e-4, ge=0)
     mse_weight: float = Field(default=0.1, ge=0)
     pretrained_lr_mult: float = Field(default=1.0, gt=0)  # encoder lr factor when it starts pretrained
@@ -217,6 +221,19 @@ class TrainConfig(Section):
     strategy: str = "auto"
     num_workers: int = Field(default=0, ge=0)
     deterministic: bool = True
+
+    @model_validator(mode="after")
+    def _both_streams(self) -> TrainConfig:
+        for name in ("max_epochs", "lr"):
+            value = getattr(self, name)
+            if isinstance(value, dict) and set(value) != {"audio", "visual"}:
+                raise ValueError(f"train.{name} per stream needs both audio and visual, got {sorted(value)}")
+        return self
+
+    def for_stream(self, stream: Stream) -> TrainConfig:
+        """This config with ``max_epochs`` and ``lr`` resolved to ``stream``'s values."""
+        pick = {k: v[stream] for k in ("max_epochs", "lr") if isinstance(v := getattr(self, k), dict)}
+        return self.model_copy(update=pick) if pick else self
 
 
 class TeacherConfig(Section):

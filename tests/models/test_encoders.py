@@ -56,3 +56,12 @@ def test_registry_rejects_unknown_names():
     assert {"audio_cnn", "visual_cnn"} <= set(ENCODERS)
     with pytest.raises(KeyError, match="model"):
         build("resnet9000", 1, 8, 0.0)
+
+
+def test_visual_encoder_weights_keep_their_names():
+    """Released models and pretrained encoders load by key: reordering parameter-free layers
+    (pool before ReLU) must not rename the weights."""
+    from avemo.models.encoders import VisualCNN
+
+    keys = {k.rsplit(".", 1)[0] for k in VisualCNN(0, dim=8).state_dict() if k.startswith("frame.")}
+    assert keys == {"frame.0", "frame.1", "frame.4", "frame.5", "frame.8", "frame.9", "frame.15"}

@@ -146,3 +146,12 @@ def test_utterance_stats_recover_a_level_cue(train_params, tmp_path):
     mean, _ = mc_dropout(m, data, "audio", p.features.out_dir, "utterance", 1, passes=1, seed=0)
     pred = pd.read_parquet(tmp_path / "stats" / "predictions.parquet").query("split == 'val'")
     assert abs(mean[:, 1] - pred["pred_arousal"].to_numpy()).max() < 1e-4
+
+
+def test_per_stream_lr_and_epochs_reach_the_run(train_params, tmp_path):
+    train = train_params.train.model_copy(update={"max_epochs": {"audio": 4, "visual": 2},
+                                                  "lr": {"audio": 0.01, "visual": 0.002}})
+    fit_stream(train_params.model_copy(update={"train": train}), "visual", tmp_path / "v", "v", progress=False)
+    assert len(pd.read_csv(tmp_path / "v" / "history.csv")) == 2
+    ckpt = torch.load(tmp_path / "v" / "checkpoints" / "last.ckpt", weights_only=False)  # our own file
+    assert ckpt["hyper_parameters"]["lr"] == 0.002

@@ -20,7 +20,10 @@ def _test(run_dir: str | Path) -> dict:
 
 def accuracy(p: Params, progress=None) -> dict:
     """avemo's streams and fusion (the best fused model and the stream models it fuses), the
-    three peers, and the oracle, all on the same test split."""
+    three peers, the oracle, and the oracle as each speaker shows it (``oracle_shown``: the
+    ceiling of a speaker-independent model), all on the same test split."""
+    from avemo.evaluate.stage import oracle
+    from avemo.features import store
     from avemo.serve.predict import model_dir
 
     best = model_dir(p)
@@ -29,9 +32,11 @@ def accuracy(p: Params, progress=None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ill-conditioned ridge solves at the weakest strengths
         peer = peers.run(p.features.out_dir, p.ingest.iemocap, p.train.video_frame_step, progress)
+    test_ids = store.read(p.features.out_dir, "iemocap", "test").index["clip_id"]
     return {"avemo_audio": _test(cfg["streams"]["audio"]["run_dir"]),
             "avemo_visual": _test(cfg["streams"]["visual"]["run_dir"]),
-            "avemo_fused": cfg["scores"]["test"] | {"model": str(best)}, **peer, "oracle": metrics["oracle"]}
+            "avemo_fused": cfg["scores"]["test"] | {"model": str(best)}, **peer, "oracle": metrics["oracle"],
+            "oracle_shown": oracle(p, test_ids, shown=True)}
 
 
 def checks(report: dict) -> dict:

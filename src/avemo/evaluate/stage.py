@@ -32,15 +32,19 @@ def mode_scores(run_dir: Path, dims: list[str]) -> dict | None:
     return {m: metrics.score_frame(part, dims) for m, part in df.groupby("mode", sort=False)}
 
 
-def oracle(p: Params, test_ids: pd.Series) -> dict:
+def oracle(p: Params, test_ids: pd.Series, shown: bool = False) -> dict:
     """The ceiling: the hidden latent scored against the gold labels on the test clips.
+    ``shown``: the latent as each speaker displays it instead (x the speaker's expressiveness,
+    clipped to [-1, 1]), the most a model that never saw that speaker can read from voice or face.
     (A quality report: the only place besides corpus reports that reads ``_truth``.)"""
     truth = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
     gold = pd.read_parquet(Path(p.validate_.out_dir) / "iemocap.parquet")
     df = gold[gold["clip_id"].isin(set(test_ids))].merge(truth, on="clip_id", suffixes=("_gold", "_true"))
     dims = list(p.model.targets)
-    return metrics.scores(df[[f"{d}_true" for d in dims]].to_numpy(), df[[f"{d}_gold" for d in dims]].to_numpy(),
-                          dims=tuple(dims))
+    true = df[[f"{d}_true" for d in dims]].to_numpy()
+    if shown:
+        true = (true * df[["expressiveness"]].to_numpy()).clip(-1, 1)
+    return metrics.scores(true, df[[f"{d}_gold" for d in dims]].to_numpy(), dims=tuple(dims))
 
 
 def run(p: Params) -> dict:

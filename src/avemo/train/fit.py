@@ -158,9 +158,10 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
     each training speaker's labelled clips (label-efficiency experiments). ``init_model``: a
     trained run folder whose whole model (encoder, pooling, head) to start from. ``pseudo``: a
     pseudo_label artifact whose selected items join the training set (students). ``lr_mult``:
-    train at this x ``train.lr``;
+    train at this x ``train.lr`` (the stream's);
     ``"unlabelled_share"``: ``1 - train_fraction``, at least ``MIN_LR_MULT`` (:func:`student_lr_mult`)."""
     quiet()
+    p = p.model_copy(update={"train": p.train.for_stream(stream)})  # this stream's lr and max_epochs
     run_dir = Path(run_dir)
     if not resume:
         shutil.rmtree(run_dir, ignore_errors=True)
