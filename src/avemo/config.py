@@ -374,6 +374,7 @@ class FuseConfig(Section):
     late: LateFusionConfig = LateFusionConfig()
     attention: AttentionFusionConfig = AttentionFusionConfig()
     modes: FusionModes = FusionModes()
+    offsets: bool = True   # per-stream, per-dimension offsets fit on validation (bias correction)
     seed: int = 0
 
 

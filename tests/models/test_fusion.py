@@ -36,6 +36,18 @@ def test_late_fusion_is_a_per_dimension_convex_mix_and_falls_back_to_the_present
     assert torch.allclose(f(x, _present(False, True)), x["visual"][2])
 
 
+def test_late_fusion_offsets_shift_each_stream_before_the_mix():
+    f = LateFusion(DIMS, 2, offsets=True)
+    with torch.no_grad():
+        f.offsets.copy_(torch.tensor([[0.1, -0.2], [-0.3, 0.0]]))
+    x = _inputs()
+    w = f.weights()
+    assert torch.allclose(f(x, _present(True, False)), x["audio"][2] + f.offsets[0], atol=1e-6)
+    assert torch.allclose(f(x, _present(False, True)), x["visual"][2] + f.offsets[1], atol=1e-6)
+    mix = w[0] * (x["audio"][2] + f.offsets[0]) + w[1] * (x["visual"][2] + f.offsets[1])
+    assert torch.allclose(f(x, _present(True, True)), mix, atol=1e-6)
+
+
 @pytest.mark.parametrize("missing", STREAMS)
 def test_attention_fusion_ignores_a_missing_stream_whatever_its_inputs(missing):
     torch.manual_seed(0)

@@ -22,7 +22,7 @@ from avemo.evaluate import metrics
 from avemo.features import store
 from avemo.fuse import modes
 from avemo.fuse.data import PairDataset, cache, loader
-from avemo.fuse.train import fit_attention, fit_late
+from avemo.fuse.train import attention_kwargs, fit_attention, fit_late
 from avemo.io import atomic_path
 from avemo.models import fused, regressor
 from avemo.models.fusion import STREAMS, LateFusion
@@ -106,13 +106,18 @@ def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
         loggers = tracking.loggers(p.tracking, f"fuse_{method}", run_dir, flat)
         history: list[dict] = []
         if method == "late":
-            fusion, kwargs = fit_late(LateFusion(dims, len(targets)), caches["val"], p.fuse.late), {}
-            tracking.log_metrics(loggers, {f"weight/{s}_{t}": float(w) for s, row in zip(
-                STREAMS, fusion.weights(), strict=True) for t, w in zip(targets, row, strict=True)})
+            kwargs = {"offsets": p.fuse.offsets}
+            fusion = fit_late(LateFusion(dims, len(targets), **kwargs), caches["val"], p.fuse.late)
+            fitted = {"weight": fusion.weights()}
         else:
-            a = p.fuse.attention
-            kwargs = {"dim": a.dim, "heads": a.heads, "dropout": a.dropout}
+            kwargs = attention_kwargs(p)
             fusion, history = fit_attention(p, caches["train"], caches["val"], dims, run_dir, loggers, progress)
+            fitted = {}
+        if fusion.offsets is not None:
+            fitted["offset"] = fusion.offsets.detach()
+        tracking.log_metrics(loggers, {f"{kind}/{s}_{t}": float(w) for kind, table in fitted.items()
+                                       for s, row in zip(STREAMS, table, strict=True)
+                                       for t, w in zip(targets, row, strict=True)})
         model = fused.FusedModel(dict(streams.items()), fusion).eval()
         preds = pd.concat([_frame(splits[sp], predict(model, clean[sp], set(), bs), targets)
                            for sp in ("val", "test")], ignore_index=True)

@@ -1,6 +1,6 @@
 """Fitting the fusions on cached stream outputs: late fusion's weights on the validation
 predictions; attention fusion with Lightning on the train split (modality dropout, early
-stopping on validation CCC)."""
+stopping on validation CCC); either fusion's stream offsets, if it has them, on validation."""
 
 from __future__ import annotations
 
@@ -26,13 +26,28 @@ def _all(batch: dict) -> tuple[dict, torch.Tensor]:
 
 
 def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> LateFusion:
-    """Per-dimension stream weights that maximise the CCC of the fused validation predictions."""
+    """Per-dimension stream weights (and offsets) that maximise the CCC of the fused validation predictions."""
+    return fit_on_val(fusion, val, cfg, list(fusion.parameters()))
+
+
+def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig) -> torch.nn.Module:
+    """A trained fusion's stream offsets (the rest frozen) that maximise the validation CCC."""
+    return fit_on_val(fusion, val, cfg, [fusion.offsets])
+
+
+def fit_on_val(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig,
+               params: list[torch.nn.Parameter]) -> torch.nn.Module:
+    """Adam on ``params`` over the whole validation split (``cfg.steps`` at ``cfg.lr``), the
+    fusion in eval mode: maximise the CCC of the fused predictions, summed over both streams
+    present and each alone (a stream's offset must serve it alone as well as in the mix)."""
+    fusion.eval()
     batch = collate_cache([val[i] for i in range(len(val))])
-    inputs, present = _all(batch)
-    opt = torch.optim.Adam(fusion.parameters(), lr=cfg.lr)
+    inputs, both = _all(batch)
+    patterns = [both] + [both & (torch.arange(len(STREAMS)) == k) for k in range(len(STREAMS))]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
     for _ in range(cfg.steps):
         opt.zero_grad()
-        loss = ccc_loss(bounded(fusion(inputs, present)), batch["y"])
+        loss = sum(ccc_loss(bounded(fusion(inputs, present)), batch["y"]) for present in patterns)
         loss.backward()
         opt.step()
     return fusion.eval()
@@ -74,7 +89,9 @@ class FusionModule(pl.LightningModule):
         self.val_ccc.reset()
 
     def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        # stream offsets are left at zero here: they are fit on validation afterwards (fit_offsets)
+        params = [w for name, w in self.fusion.named_parameters() if name != "offsets"]
+        return torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
 
 
 def fit_attention(p: Params, train: StreamCache, val: StreamCache, dims: dict[str, int], run_dir: Path,
@@ -83,7 +100,7 @@ def fit_attention(p: Params, train: StreamCache, val: StreamCache, dims: dict[st
     a = p.fuse.attention
     pl.seed_everything(p.fuse.seed, workers=True, verbose=False)
     module = FusionModule("attention", dims, len(p.model.targets),
-                          {"dim": a.dim, "heads": a.heads, "dropout": a.dropout}, a.lr, a.weight_decay,
+                          attention_kwargs(p), a.lr, a.weight_decay,
                           a.modality_dropout, p.train.mse_weight, p.fuse.seed)
     settings = p.model_copy(update={"train": p.train.model_copy(update={"max_epochs": a.max_epochs,
                                                                           "patience": a.patience})})
@@ -92,5 +109,12 @@ def fit_attention(p: Params, train: StreamCache, val: StreamCache, dims: dict[st
     train_dl = DataLoader(train, batch_size=a.batch_size, shuffle=True, generator=g, collate_fn=collate_cache)
     val_dl = DataLoader(val, batch_size=a.batch_size, collate_fn=collate_cache)
     trainer.fit(module, train_dl, val_dl)
-    best = FusionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
-    return best.fusion.eval(), history.rows
+    best = FusionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False).fusion
+    if best.offsets is not None:
+        fit_offsets(best, val, p.fuse.late)
+    return best.eval(), history.rows
+
+
+def attention_kwargs(p: Params) -> dict:
+    a = p.fuse.attention
+    return {"dim": a.dim, "heads": a.heads, "dropout": a.dropout, "offsets": p.fuse.offsets}

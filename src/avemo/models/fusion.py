@@ -11,6 +11,12 @@ missing a fusion falls back to the other (DESIGN.md section 6).
   modal attention); the attended frames are pooled, and from both pooled vectors the model
   predicts per-dimension gates over the streams' predictions plus a residual correction.
   Trained with modality dropout, so it has seen single-stream inputs.
+
+With ``offsets``, either fusion first shifts each stream's prediction by that stream's own
+per-dimension offset, fit on validation (``avemo.fuse.train``): the bias correction of AVEC-
+style post-processing. Stream models drift on speakers and faces they never saw (the face
+models read held-out faces as happier); the correction is per stream, so it holds for a lone
+stream too.
 """
 
 from __future__ import annotations
@@ -24,18 +30,29 @@ STREAMS = ("audio", "visual")
 StreamInputs = dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # name -> (h, mask, u)
 
 
+def _offsets(offsets: bool, n_targets: int) -> nn.Parameter | None:
+    return nn.Parameter(torch.zeros(len(STREAMS), n_targets)) if offsets else None
+
+
+def _predictions(streams: StreamInputs, offsets: nn.Parameter | None) -> torch.Tensor:
+    """``(B, S, K)``: the streams' clip predictions, shifted by ``offsets (S, K)`` if given."""
+    u = torch.stack([streams[s][2] for s in STREAMS], dim=1)
+    return u if offsets is None else u + offsets
+
+
 def _masked_weights(logits: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
     """Softmax over the stream axis 1 of ``logits (B, S, K)`` with absent streams at zero."""
     return torch.softmax(logits.masked_fill(~present[..., None], float("-inf")), dim=1).nan_to_num(0.0)
 
 
 class LateFusion(nn.Module):
-    def __init__(self, dims: dict[str, int], n_targets: int, **_):
+    def __init__(self, dims: dict[str, int], n_targets: int, offsets: bool = False, **_):
         super().__init__()
         self.logits = nn.Parameter(torch.zeros(len(STREAMS), n_targets))
+        self.offsets = _offsets(offsets, n_targets)
 
     def forward(self, streams: StreamInputs, present: torch.Tensor) -> torch.Tensor:
-        u = torch.stack([streams[s][2] for s in STREAMS], dim=1)  # (B, S, K)
+        u = _predictions(streams, self.offsets)
         w = _masked_weights(self.logits.expand(len(u), -1, -1), present)
         return (w * u.nan_to_num(0.0)).sum(1)
 
@@ -64,7 +81,8 @@ class CrossAttention(nn.Module):
 
 
 class AttentionFusion(nn.Module):
-    def __init__(self, dims: dict[str, int], n_targets: int, dim: int = 64, heads: int = 4, dropout: float = 0.1):
+    def __init__(self, dims: dict[str, int], n_targets: int, dim: int = 64, heads: int = 4, dropout: float = 0.1,
+                 offsets: bool = False):
         super().__init__()
         self.proj = nn.ModuleDict({s: nn.Linear(dims[s], dim) for s in STREAMS})
         self.cross = nn.ModuleDict({s: CrossAttention(dim, heads, dropout) for s in STREAMS})
@@ -74,6 +92,7 @@ class AttentionFusion(nn.Module):
         nn.init.zeros_(self.residual[1].weight)  # starts as a plain gate over the streams' predictions
         nn.init.zeros_(self.residual[1].bias)
         self.n_targets = n_targets
+        self.offsets = _offsets(offsets, n_targets)
 
     def forward(self, streams: StreamInputs, present: torch.Tensor) -> torch.Tensor:
         proj = {s: self.proj[s](streams[s][0]) for s in STREAMS}
@@ -85,7 +104,7 @@ class AttentionFusion(nn.Module):
             pooled.append(self.pool[s](h, mask))
         z = torch.cat(pooled, dim=1)
         gates = _masked_weights(self.gate(z).view(len(z), len(STREAMS), self.n_targets), present)
-        u = torch.stack([streams[s][2] for s in STREAMS], dim=1).nan_to_num(0.0)
+        u = _predictions(streams, self.offsets).nan_to_num(0.0)
         return (gates * u).sum(1) + self.residual(z)
 
 
