@@ -3,8 +3,8 @@
 import torch
 
 from avemo.config import LateFusionConfig
-from avemo.fuse.data import StreamCache
-from avemo.fuse.train import fit_late, fit_offsets
+from avemo.fuse.data import StreamCache, collate_cache
+from avemo.fuse.train import _offset_response, fit_late, fit_offsets
 from avemo.models.fusion import STREAMS, AttentionFusion, LateFusion
 
 
@@ -42,3 +42,17 @@ def test_fit_offsets_moves_only_the_offsets_of_a_trained_attention_fusion():
     assert not f.training
     assert all(torch.equal(before[k], v) for k, v in f.state_dict().items() if k != "offsets")
     assert f.offsets[1].mean() < -0.1  # the video stream reads 0.3 too high: its offset goes down
+
+
+def test_the_attention_fusion_output_is_linear_in_its_offsets():
+    val, _ = _val(n=16)
+    torch.manual_seed(0)
+    f = AttentionFusion({s: 4 for s in STREAMS}, 2, dim=8, heads=2, offsets=True).eval()
+    batch = collate_cache([val[i] for i in range(len(val))])
+    inputs = {s: batch[s] for s in STREAMS}
+    present = torch.tensor([[True, False]] * 8 + [[True, True]] * 8)
+    base, slopes = _offset_response(f, inputs, present)
+    with torch.no_grad():
+        f.offsets.copy_(torch.tensor([[0.2, -0.1], [0.5, 0.3]]))
+        assert torch.allclose(f(inputs, present), base + (slopes * f.offsets).sum(1), atol=1e-5)
+    assert torch.equal(slopes[:8, 1], torch.zeros(8, 2))  # an absent stream's offset does nothing

@@ -25,32 +25,57 @@ def _all(batch: dict) -> tuple[dict, torch.Tensor]:
     return inputs, torch.ones(len(batch["y"]), len(STREAMS), dtype=torch.bool)
 
 
-def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> LateFusion:
-    """Per-dimension stream weights (and offsets) that maximise the CCC of the fused validation predictions."""
-    return fit_on_val(fusion, val, cfg, list(fusion.parameters()))
-
-
-def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig) -> torch.nn.Module:
-    """A trained fusion's stream offsets (the rest frozen) that maximise the validation CCC."""
-    return fit_on_val(fusion, val, cfg, [fusion.offsets])
-
-
-def fit_on_val(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig,
-               params: list[torch.nn.Parameter]) -> torch.nn.Module:
-    """Adam on ``params`` over the whole validation split (``cfg.steps`` at ``cfg.lr``), the
-    fusion in eval mode: maximise the CCC of the fused predictions, summed over both streams
-    present and each alone (a stream's offset must serve it alone as well as in the mix)."""
-    fusion.eval()
+def _val_batch(val: StreamCache) -> tuple[dict, list[torch.Tensor], torch.Tensor]:
+    """The whole validation split as one batch, its presence patterns (both streams, then each
+    alone: a stream's offset must serve it alone as well as in the mix) and the targets."""
     batch = collate_cache([val[i] for i in range(len(val))])
     inputs, both = _all(batch)
-    patterns = [both] + [both & (torch.arange(len(STREAMS)) == k) for k in range(len(STREAMS))]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    return inputs, [both] + [both & (torch.arange(len(STREAMS)) == k) for k in range(len(STREAMS))], batch["y"]
+
+
+def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> LateFusion:
+    """Per-dimension stream weights (and offsets) that maximise the CCC of the fused validation
+    predictions (Adam, ``cfg.steps`` at ``cfg.lr``), summed over the presence patterns."""
+    inputs, patterns, y = _val_batch(val)
+    opt = torch.optim.Adam(fusion.parameters(), lr=cfg.lr)
     for _ in range(cfg.steps):
         opt.zero_grad()
-        loss = sum(ccc_loss(bounded(fusion(inputs, present)), batch["y"]) for present in patterns)
+        loss = sum(ccc_loss(bounded(fusion(inputs, present)), y) for present in patterns)
         loss.backward()
         opt.step()
     return fusion.eval()
+
+
+@torch.no_grad()
+def _offset_response(fusion: torch.nn.Module, inputs: dict, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fusion's output with zero offsets ``(B, K)`` and its change per unit offset of each
+    stream ``(B, S, K)``: the output is linear in the offsets (they shift the streams'
+    predictions, which the gates only weight), so these two give it for any offsets."""
+    saved = fusion.offsets.detach().clone()
+    fusion.offsets.zero_()
+    base = fusion(inputs, present)
+    slopes = []
+    for k in range(len(STREAMS)):
+        fusion.offsets.zero_()
+        fusion.offsets[k] = 1.0
+        slopes.append(fusion(inputs, present) - base)
+    fusion.offsets.copy_(saved)
+    return base, torch.stack(slopes, dim=1)
+
+
+def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig) -> torch.nn.Module:
+    """A trained fusion's stream offsets (the rest frozen) that maximise the validation CCC,
+    summed over the presence patterns; the fusion runs once per pattern and stream, not per step."""
+    fusion.eval()
+    inputs, patterns, y = _val_batch(val)
+    responses = [_offset_response(fusion, inputs, present) for present in patterns]
+    opt = torch.optim.Adam([fusion.offsets], lr=cfg.lr)
+    for _ in range(cfg.steps):
+        opt.zero_grad()
+        loss = sum(ccc_loss(bounded(base + (slopes * fusion.offsets).sum(1)), y) for base, slopes in responses)
+        loss.backward()
+        opt.step()
+    return fusion
 
 
 class FusionModule(pl.LightningModule):
