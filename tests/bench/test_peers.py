@@ -64,10 +64,12 @@ def test_the_pipeline_is_timed_before_its_models_are_scored(monkeypatch, train_p
     would report the previous run's models beside this run's timing."""
     calls = []
     monkeypatch.setattr(stage.speed, "repro", lambda: calls.append("repro") or {"repro_s": 1.0})
-    monkeypatch.setattr(stage, "accuracy", lambda p, progress=None: calls.append("accuracy") or {})
+    monkeypatch.setattr(stage, "accuracy", lambda p, ids, progress=None: calls.append(("accuracy", list(ids))) or {})
     monkeypatch.setattr(stage.speed, "audio_features", lambda *a, **k: calls.append("audio") or {})
     monkeypatch.setattr(stage.speed, "predict", lambda *a, **k: calls.append("predict") or {})
     monkeypatch.setattr(stage, "checks", lambda report: {})
-    monkeypatch.setattr(store, "read", lambda *a: store.Split(pd.DataFrame({"audio_path": ["a.wav"]}), {}))
+    index = pd.DataFrame({"clip_id": ["Ses05F_impro01_F000"], "audio_path": ["a.wav"]})
+    monkeypatch.setattr(store, "read", lambda *a: calls.append("read") or store.Split(index, {}))
     report = stage.run(train_params, train_params, repro=True)
-    assert calls[0] == "repro" and "accuracy" in calls and report["pipeline"] == {"repro_s": 1.0}
+    assert calls[0] == "repro" and report["pipeline"] == {"repro_s": 1.0}
+    assert ("accuracy", ["Ses05F_impro01_F000"]) in calls and calls.count("read") == 1  # the split is read once

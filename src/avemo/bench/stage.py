@@ -18,12 +18,11 @@ def _test(run_dir: str | Path) -> dict:
     return json.loads((Path(run_dir) / fused.CONFIG).read_text())["scores"]["test"]
 
 
-def accuracy(p: Params, progress=None) -> dict:
+def accuracy(p: Params, test_ids, progress=None) -> dict:
     """avemo's streams and fusion (the best fused model and the stream models it fuses), the
     three peers, the oracle, and the oracle as each speaker shows it (``oracle_shown``: the
-    ceiling of a speaker-independent model), all on the same test split."""
+    ceiling of a speaker-independent model), all on the same test split (clips ``test_ids``)."""
     from avemo.evaluate.stage import oracle
-    from avemo.features import store
     from avemo.serve.predict import model_dir
 
     best = model_dir(p)
@@ -32,7 +31,6 @@ def accuracy(p: Params, progress=None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ill-conditioned ridge solves at the weakest strengths
         peer = peers.run(p.features.out_dir, p.ingest.iemocap, p.train.video_frame_step, progress)
-    test_ids = store.read(p.features.out_dir, "iemocap", "test").index["clip_id"]
     return {"avemo_audio": _test(cfg["streams"]["audio"]["run_dir"]),
             "avemo_visual": _test(cfg["streams"]["visual"]["run_dir"]),
             "avemo_fused": cfg["scores"]["test"] | {"model": str(best)}, **peer, "oracle": metrics["oracle"],
@@ -64,7 +62,7 @@ def run(p: Params, params: Path, *, repro: bool = False, command: bool = True, p
     # the pipeline first: `dvc repro --force` rewrites the models the other figures score
     pipeline = speed.repro() if repro else (previous or {}).get("pipeline")
     test = store.read(p.features.out_dir, "iemocap", "test").index
-    report = {"accuracy": accuracy(p, progress),
+    report = {"accuracy": accuracy(p, test["clip_id"], progress),
               "speed": {"audio": speed.audio_features([Path(p.ingest.iemocap) / a for a in test["audio_path"]],
                                                       p.features.audio.n_mels),
                         "predict": speed.predict(p, params, command=command)},
