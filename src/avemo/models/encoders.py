@@ -66,16 +66,14 @@ class VisualCNN(nn.Module):
         # a 6x6 grid instead of global pooling: in an aligned crop *where* a pattern is
         # matters (the mouth is always in the lower middle)
         layers += [nn.AdaptiveAvgPool2d(6), nn.Flatten(), nn.Dropout(dropout), nn.Linear(chans[-1] * 36, dim), nn.ReLU()]
-        # channels-last (NHWC) weights and input: oneDNN's fast CPU convolutions (2x per step)
-        self.frame = nn.Sequential(*layers).to(memory_format=torch.channels_last)
+        self.frame = nn.Sequential(*layers)
         self.temporal = nn.Sequential(nn.Dropout(dropout), _block1d(dim, dim, 1, dropout))
         self.dim = dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t = mask.shape
         f = x.new_zeros(b, t, self.dim)
-        z = ((x[mask] - 0.5) / 0.25)[:, None].contiguous(memory_format=torch.channels_last)
-        f[mask] = self.frame(z)  # only real frames: padding costs nothing
+        f[mask] = self.frame(((x[mask] - 0.5) / 0.25)[:, None])  # only real frames: padding costs nothing
         h = f + self.temporal(f.transpose(1, 2)).transpose(1, 2) * mask[..., None]
         return h, mask
 
