@@ -4,6 +4,7 @@ stopping on validation CCC); either fusion's stream offsets, if it has them, on 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -37,13 +38,20 @@ def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> Lat
     """Per-dimension stream weights (and offsets) that maximise the CCC of the fused validation
     predictions (Adam, ``cfg.steps`` at ``cfg.lr``), summed over the presence patterns."""
     inputs, patterns, y = _val_batch(val)
-    opt = torch.optim.Adam(fusion.parameters(), lr=cfg.lr)
+    _maximise_ccc(list(fusion.parameters()), cfg, y, lambda: (fusion(inputs, present) for present in patterns))
+    return fusion.eval()
+
+
+def _maximise_ccc(params: list[torch.nn.Parameter], cfg: LateFusionConfig, y: torch.Tensor,
+                  outputs: Callable[[], Iterator[torch.Tensor]]) -> None:
+    """Adam on ``params`` (``cfg.steps`` at ``cfg.lr``) maximising the CCC against ``y``,
+    summed over the predictions ``outputs()`` yields at each step."""
+    opt = torch.optim.Adam(params, lr=cfg.lr)
     for _ in range(cfg.steps):
         opt.zero_grad()
-        loss = sum(ccc_loss(bounded(fusion(inputs, present)), y) for present in patterns)
+        loss = sum(ccc_loss(bounded(out), y) for out in outputs())
         loss.backward()
         opt.step()
-    return fusion.eval()
 
 
 @torch.no_grad()
@@ -69,12 +77,8 @@ def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig
     fusion.eval()
     inputs, patterns, y = _val_batch(val)
     responses = [_offset_response(fusion, inputs, present) for present in patterns]
-    opt = torch.optim.Adam([fusion.offsets], lr=cfg.lr)
-    for _ in range(cfg.steps):
-        opt.zero_grad()
-        loss = sum(ccc_loss(bounded(base + (slopes * fusion.offsets).sum(1)), y) for base, slopes in responses)
-        loss.backward()
-        opt.step()
+    _maximise_ccc([fusion.offsets], cfg, y,
+                  lambda: (base + (slopes * fusion.offsets).sum(1) for base, slopes in responses))
     return fusion
 
 
