@@ -108,7 +108,8 @@ def features(params: str, mode: str) -> dict | None:
 
 def metrics_markdown(metrics: dict) -> str:
     rows = ["| model | CCC valence | CCC arousal | CCC mean |", "| --- | --- | --- | --- |"]
-    for name, s in [("oracle", metrics["oracle"]), *((n, m["test"]) for n, m in metrics["models"].items())]:
+    oracle = [("oracle", metrics["oracle"])] if metrics.get("oracle") else []
+    for name, s in [*oracle, *((n, m["test"]) for n, m in metrics["models"].items())]:
         rows.append(f"| {name} | {s['ccc_valence']:.3f} | {s['ccc_arousal']:.3f} | {s['ccc_mean']:.3f} |")
     return "Test split (`reports/metrics.json`):\n\n" + "\n".join(rows)
 

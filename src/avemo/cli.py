@@ -91,7 +91,14 @@ def ingest(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     from avemo.data import ingest as stage
     from avemo.data.errors import IngestError
 
-    cfg = _load(params).ingest
+    p = _load(params)
+    cfg = p.ingest
+    generated = Path(p.synthesize.out_dir).resolve()
+    elsewhere = [c for c in stage.CORPORA if not Path(getattr(cfg, c)).resolve().is_relative_to(generated)]
+    if p.synthesize.generate and elsewhere:
+        console.print(f"[yellow]note:[/yellow] ingest.{elsewhere[0]} is outside synthesize.out_dir, yet "
+                      f"synthesize.generate is {p.synthesize.generate}: `dvc repro` still generates the embedded "
+                      f"corpora; set synthesize.generate: [] to skip that")
     try:
         with console.status("reading corpora"):
             manifests = stage.run(cfg)
@@ -214,9 +221,14 @@ def pseudo_label(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
         _fail(str(err))
     report.write(p, figures)
     for stream, q in figures.items():
-        sel, rej = q["selected_vs_truth"] or {}, q["rejected_vs_truth"] or {}
-        console.print(f"[bold]{stream}[/bold] {q['selected']}/{q['items']} selected; CCC mean vs truth: "
-                      f"selected {sel.get('ccc_mean', float('nan')):.3f}, rejected {rej.get('ccc_mean', float('nan')):.3f}")
+        line = f"[bold]{stream}[/bold] {q['selected']}/{q['items']} selected"
+        if q["truth"]["available"]:
+            sel, rej = (q[k] or {} for k in ("selected_vs_truth", "rejected_vs_truth"))
+            line += (f"; CCC mean vs truth: selected {sel.get('ccc_mean', float('nan')):.3f}, "
+                     f"rejected {rej.get('ccc_mean', float('nan')):.3f}")
+        console.print(line)
+    if not all(q["truth"]["available"] for q in figures.values()):
+        console.print(f"not scored against a hidden truth: {next(iter(figures.values()))['truth']['reason']}")
 
 
 @app.command("pseudo-experiment")
@@ -301,7 +313,8 @@ def predict(
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     s = result.summary
-    console.print(f"{s['windows']} windows over {s['duration_s']:.1f} s ({', '.join(s['streams'])}): "
+    faces = f", face in {s['face_rate']:.0%} of frames" if s.get("face_rate") is not None else ""
+    console.print(f"{s['windows']} windows over {s['duration_s']:.1f} s ({', '.join(s['streams'])}{faces}): "
                   f"mean valence {s['valence']:+.3f}, arousal {s['arousal']:+.3f}")
     for f in files.values():
         console.print(f"wrote {f}")

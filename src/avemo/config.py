@@ -49,6 +49,9 @@ class SynthLabels(Section):
 
 
 class SynthesizeConfig(Section):
+    # the corpora `dvc repro` generates before ingest (stage synthesize@embedded). [] when the
+    # ingest paths point at real corpora: dvc.yaml then has no synthesize stage at all
+    generate: list[Literal["embedded"]] = ["embedded"]
     seed: int = 0
     size: str = "default"
     sizes: dict[str, CorpusSize]

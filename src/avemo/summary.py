@@ -19,7 +19,7 @@ def _load(path: str) -> dict | None:
 
 def table(params: Params) -> Group:
     parts = []
-    corpus = _load(params.synthesize.report)
+    corpus = _load(params.synthesize.report) if params.synthesize.generate else None
     if corpus:
         t = Table(title=f"Embedded corpora ({corpus['size']}, seed {corpus['seed']}, "
                   f"generated in {corpus['generation_s']:.0f} s) — {params.synthesize.report}")
@@ -64,12 +64,13 @@ def table(params: Params) -> Group:
 
 
 def metrics_table(report: dict, source: str = "") -> Table:
-    """Test-split CCC/PCC/RMSE per model, with the oracle (the ceiling) on the first row."""
+    """Test-split CCC/PCC/RMSE per model, with the oracle (the ceiling) on the first row where
+    the corpus carries a hidden truth."""
     t = Table(title=f"Models on the test split (CCC / PCC / RMSE) {('— ' + source) if source else ''}")
     t.add_column("model")
     for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean"):
         t.add_column(k, justify="right")
-    rows = [("oracle (latent vs gold)", report["oracle"])]
+    rows = [("oracle (latent vs gold)", report["oracle"])] if report.get("oracle") else []
     rows += [(name, m["test"]) for name, m in report["models"].items()]
     for name, s in rows:
         t.add_row(name, *(f"{s[k]:.3f}" for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean")))
@@ -122,4 +123,8 @@ def pseudo_table(report: dict, source: str = "") -> Table:
                       cell(q["rejected_vs_truth"]), "-" if not lab or lab["selected_ccc_mean"] is None else
                       f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})",
                       q["teacher_version"])
+    missing = {q["truth"]["reason"] for q in report.values() if isinstance(q, dict) and q.get("truth")
+               and not q["truth"]["available"]}
+    if missing:
+        t.caption = "; ".join(sorted(missing))
     return t

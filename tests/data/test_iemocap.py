@@ -143,3 +143,33 @@ def test_utterance_in_wrong_session_folder(tmp_path: Path) -> None:
 def test_no_sessions(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="ingest.iemocap"):
         iemocap.read(tmp_path, SPLITS)
+
+
+def test_release_layout_quirks(tmp_path: Path) -> None:
+    """IEMOCAP_full_release as distributed: EmoEvaluation's annotator subfolders (their .txt
+    files are not turn files), macOS ._* files, a BOM and CRLF line ends, the other trees."""
+    session = tmp_path / "Session1"
+    emo = session / "dialog/EmoEvaluation"
+    write_eval(tmp_path, "Session1", "Ses01F_impro01", IMPRO)
+    (emo / "Ses01F_impro02.txt").write_bytes(
+        b"\xef\xbb\xbf" + IMPRO.replace("impro01", "impro02").replace("\n", "\r\n").encode())
+    for sub, name, text in (
+        ("Attribute", "Ses01F_impro01_atr.txt", "Ses01F_impro01_F000 :act 2; val 3; dom 2; ()\n"),
+        ("Categorical", "Ses01F_impro01_e2_cat.txt", "Ses01F_impro01_F000 :Neutral state; ()\n"),
+        ("Self-evaluation", "Ses01F_impro01.anvil", "<annotation/>\n"),
+    ):
+        (emo / sub).mkdir()
+        (emo / sub / name).write_text(text)
+    (emo / "Attribute" / "._Ses01F_impro01_atr.txt").write_bytes(b"\x00\x05\x16\x07")
+    (emo / "._Ses01F_impro02.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02")
+    for tree in ("dialog/lab/Ses01_F", "dialog/transcriptions", "dialog/wav", "dialog/MOCAP_rotated",
+                 "sentences/ForcedAlignment/Ses01F_impro01", "../Documentation"):
+        (session / tree).mkdir(parents=True)
+    (session / "dialog/transcriptions/Ses01F_impro01.txt").write_text(
+        "Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.\n")
+    (tmp_path / "._Session1").write_bytes(b"\x00\x05\x16\x07")
+    df = iemocap.read(tmp_path, Splits(train=["Session1"], val=[], test=[]))
+    assert df["clip_id"].tolist() == ["Ses01F_impro01_F000", "Ses01F_impro01_M003",
+                                      "Ses01F_impro02_F000", "Ses01F_impro02_M003"]
+    assert df.loc[2, "audio_path"] == "Session1/sentences/wav/Ses01F_impro02/Ses01F_impro02_F000.wav"
+    assert df.loc[2, "valence"] == -0.25 and df.loc[3, "arousal"] == 0.5

@@ -28,3 +28,11 @@ def test_shown_latent_loses_what_expressiveness_hides(corpus):
     shown = oracle(corpus, pd.Series(["a", "b", "c", "d"]), shown=True)
     assert shown["ccc_mean"] < 0.95  # halved for two speakers, 1.5x (clipped at 1) for the others
     assert shown["rmse_mean"] > 0.1
+
+
+def test_a_corpus_without_hidden_truth_has_no_oracle(corpus, tmp_path):
+    """A real corpus (no _truth/): None, not a crash."""
+    real = corpus.model_copy(update={"ingest": corpus.ingest.model_copy(update={"iemocap": str(tmp_path / "real")})})
+    (tmp_path / "real").mkdir()
+    assert oracle(real, pd.Series(["a", "b"])) is None
+    assert oracle(real, pd.Series(["a", "b"]), shown=True) is None

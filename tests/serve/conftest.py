@@ -77,3 +77,15 @@ def bad_files(tmp_path_factory):
     sf.write(d / "blip.wav", speech_like(0.2), 16000)
     write_mp4_video_only(d / "wall.mp4", face_frames(3.0, face=False))
     return d
+
+
+@pytest.fixture(scope="session")
+def real_clip(tmp_path_factory) -> Path:
+    """Media no one on the project made: a real portrait (public domain, shipped with
+    matplotlib) as a 6 s H.264 video with a real speech recording (CMU ARCTIC) as AAC audio."""
+    import real_media
+
+    speech = real_media.speech()
+    audio = np.concatenate([speech, speech[: 2 * SR]])
+    path = tmp_path_factory.mktemp("real") / "hopper.mp4"
+    return real_media.write_video(path, real_media.still_frames(6.0, 25), 25, audio, SR, fmt="mp4")

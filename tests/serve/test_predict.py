@@ -3,6 +3,7 @@ with the file named and nothing written."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -45,3 +46,25 @@ def test_predict_refuses_bad_files_and_missing_models(tmp_path, args, model_dir)
     assert res.exit_code == 1 and "avemo fuse" in res.output
     res = runner.invoke(app, ["predict", str(bad), *args, "--format", "xml"])
     assert res.exit_code == 2 and "csv" in res.output
+
+
+def test_predict_on_a_real_photograph_and_real_speech(real_clip, args, tmp_path):
+    """The Haar face track finds a real face (not only rendered ones) and both streams are used."""
+    res = runner.invoke(app, ["predict", str(real_clip), *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "out" / "hopper.json").read_text())
+    assert doc["summary"]["face_rate"] >= 0.9 and "face in" in res.output
+    assert doc["summary"]["streams"] == ["audio+visual"] and not doc["notes"]
+    series = pd.DataFrame(doc["series"])
+    values = series[["valence", "arousal", "audio_valence", "visual_arousal"]].to_numpy()
+    assert len(series) >= 3 and np.isfinite(values).all() and (np.abs(values) <= 1).all()
+
+
+def test_predict_on_a_real_speech_recording(args, tmp_path):
+    import real_media
+
+    res = runner.invoke(app, ["predict", str(real_media.speech_path()), *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "out" / "arctic_a0007.json").read_text())
+    assert doc["summary"]["streams"] == ["audio"] and doc["summary"]["face_rate"] is None
+    assert np.isfinite([doc["summary"]["valence"], doc["summary"]["arousal"]]).all()

@@ -96,3 +96,11 @@ def test_bad_uploads_get_a_4xx_naming_the_problem(server, bad_files, name, statu
 def test_requests_without_a_file_are_4xx(server):
     assert httpx.post(f"{server}/predict", files={"other": ("x", b"1")}).status_code == 400
     assert httpx.post(f"{server}/predict", data={"media": "abc"}).status_code in (400, 415)
+
+
+def test_a_real_photograph_with_real_speech(server, real_clip):
+    r = _post(server, "predict", media=real_clip)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["streams"] == ["audio+visual"] and body["summary"]["face_rate"] >= 0.9
+    assert all(-1 <= body["clip"][d] <= 1 for d in ("valence", "arousal"))

@@ -33,8 +33,8 @@ def accuracy(p: Params, test_ids, progress=None) -> dict:
         peer = peers.run(p.features.out_dir, p.ingest.iemocap, p.train.video_frame_step, progress)
     return {"avemo_audio": _test(cfg["streams"]["audio"]["run_dir"]),
             "avemo_visual": _test(cfg["streams"]["visual"]["run_dir"]),
-            "avemo_fused": cfg["scores"]["test"] | {"model": str(best)}, **peer, "oracle": metrics["oracle"],
-            "oracle_shown": oracle(p, test_ids, shown=True)}
+            "avemo_fused": cfg["scores"]["test"] | {"model": str(best)}, **peer, "oracle": metrics.get("oracle"),
+            "oracle_shown": oracle(p, test_ids, shown=True)}  # None for both on a corpus without hidden truth
 
 
 def checks(report: dict) -> dict:
@@ -43,13 +43,14 @@ def checks(report: dict) -> dict:
     out["audio_arousal_minus_egemaps"] = acc["avemo_audio"]["ccc_arousal"] - acc["egemaps_ridge"]["ccc_arousal"]
     best_peer = max(acc[k]["ccc_mean"] for k in ("egemaps_ridge", "hog_ridge", "egemaps_hog_ridge"))
     out["fused_minus_best_peer"] = acc["avemo_fused"]["ccc_mean"] - best_peer
-    out["fused_over_oracle"] = acc["avemo_fused"]["ccc_mean"] / acc["oracle"]["ccc_mean"]
+    if acc["oracle"]:
+        out["fused_over_oracle"] = acc["avemo_fused"]["ccc_mean"] / acc["oracle"]["ccc_mean"]
     out["audio_features_x_opensmile"] = report["speed"]["audio"]["audio_features_x_opensmile"]
     if report.get("pipeline"):
         out["repro_s"] = report["pipeline"]["repro_s"]
     targets = {"audio_arousal_minus_egemaps": 0.05, "fused_minus_best_peer": 0.05, "fused_over_oracle": 0.9,
                "audio_features_x_opensmile": 10.0}
-    met = {k: out[k] >= t for k, t in targets.items()}
+    met = {k: out[k] >= t for k, t in targets.items() if k in out}
     if "repro_s" in out:
         met["repro_s"] = out["repro_s"] <= 600
     return {"figures": {k: round(v, 4) for k, v in out.items()}, "met": met}
@@ -75,6 +76,8 @@ def table(report: dict) -> str:
     acc = report["accuracy"]
     rows = ["| system | CCC valence | CCC arousal | CCC mean |", "| --- | --- | --- | --- |"]
     for name, s in acc.items():
+        if s is None:  # the oracles, on a corpus without hidden truth
+            continue
         rows.append(f"| {name} | " + " | ".join(f"{s[k]:.3f}" for k in KEYS) + " |")
     sp, pred = report["speed"]["audio"], report["speed"]["predict"]
     lines = ["", "| speed | value |", "| --- | --- |",

@@ -1,4 +1,11 @@
-"""IEMOCAP reader: ``Session*/dialog/EmoEvaluation/<dialog>.txt`` -> manifest rows."""
+"""IEMOCAP reader: ``Session*/dialog/EmoEvaluation/<dialog>.txt`` -> manifest rows.
+
+``ingest.iemocap`` points at ``IEMOCAP_full_release/`` as distributed: only the per-dialog
+``.txt`` files directly in ``EmoEvaluation/`` are turn files; its ``Attribute/``,
+``Categorical/`` and ``Self-evaluation/`` subfolders (each annotator's own files) are not read,
+nor are macOS ``._*`` copies, ``Documentation/`` or the ``dialog/{lab,transcriptions,wav,MOCAP_*}``
+and ``sentences/ForcedAlignment`` trees. Files may start with a UTF-8 BOM and end lines with CRLF.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +79,8 @@ def parse_evaluation(path: str | Path) -> list[Turn]:
     path = Path(path)
     turns: list[Turn] = []
     block_start = True
-    for lineno, raw in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             block_start = True

@@ -20,7 +20,7 @@ def _root(cfg: IngestConfig, corpus: str) -> Path:
     if not root.is_dir():
         raise IngestError(
             f"{root}: {corpus} corpus root not found; fix ingest.{corpus} in params.yaml "
-            f"(or run `avemo synthesize` to create the synthetic corpora)"
+            f"(the embedded corpora: synthesize.generate: [embedded], then `dvc repro`)"
         )
     return root
 

@@ -1,5 +1,6 @@
 """The ``evaluate`` stage: ``reports/metrics.json`` (CCC, PCC, RMSE per dimension for each
-model on val and test, beside the oracle), training-curve data for DVC plots, PNG plots."""
+model on val and test against the gold labels, beside the oracle where the corpus carries a
+hidden truth), training-curve data for DVC plots, PNG plots."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from avemo.config import Params
+from avemo.data import truth
 from avemo.evaluate import metrics, plots
 from avemo.io import write_json
 
@@ -32,14 +34,18 @@ def mode_scores(run_dir: Path, dims: list[str]) -> dict | None:
     return {m: metrics.score_frame(part, dims) for m, part in df.groupby("mode", sort=False)}
 
 
-def oracle(p: Params, test_ids: pd.Series, shown: bool = False) -> dict:
-    """The ceiling: the hidden latent scored against the gold labels on the test clips.
+def oracle(p: Params, test_ids: pd.Series, shown: bool = False) -> dict | None:
+    """The ceiling: the hidden latent scored against the gold labels on the test clips; None
+    when the corpus carries no hidden truth (a real corpus).
     ``shown``: the latent as each speaker displays it instead (x the speaker's expressiveness,
     clipped to [-1, 1]), the most a model that never saw that speaker can read from voice or face.
     (A quality report: the only place besides corpus reports that reads ``_truth``.)"""
-    truth = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
+    folder = truth.folder(p.ingest.iemocap)
+    if folder is None:
+        return None
+    latent = pd.read_csv(folder / "utterances.csv")
     gold = pd.read_parquet(Path(p.validate_.out_dir) / "iemocap.parquet")
-    df = gold[gold["clip_id"].isin(set(test_ids))].merge(truth, on="clip_id", suffixes=("_gold", "_true"))
+    df = gold[gold["clip_id"].isin(set(test_ids))].merge(latent, on="clip_id", suffixes=("_gold", "_true"))
     dims = list(p.model.targets)
     true = df[[f"{d}_true" for d in dims]].to_numpy()
     if shown:
@@ -75,7 +81,8 @@ def run(p: Params) -> dict:
             plots.training_curves(hist, out_plots / f"{name}_curves.png")
     if not models:
         raise FileNotFoundError("no model predictions found: run `avemo teacher` first")
-    return {"oracle": oracle(p, test_ids), "models": models, "modes": by_mode}
+    return {"oracle": oracle(p, test_ids), "truth": truth.status({"iemocap": p.ingest.iemocap}),
+            "models": models, "modes": by_mode}
 
 
 def write(report: dict, p: Params) -> None:

@@ -1,6 +1,8 @@
-"""``reports/pseudo.json``: how good the pseudo-labels are. The one place that reads the
-unlabelled corpora's hidden truth (``_truth/``): selected and rejected pseudo-labels scored
-against it, coverage, and the selected labels' distribution beside the gold one."""
+"""``reports/pseudo.json``: how good the pseudo-labels are. Coverage and the selected labels'
+distribution beside the gold one always; where the corpora carry a hidden truth (``_truth/``,
+the embedded corpora only), selected and rejected pseudo-labels scored against it. This is the
+one place that reads the unlabelled corpora's truth; without it those scores are null and the
+``truth`` entry says why."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pandas as pd
 
 from avemo.config import Params
 from avemo.data import tedlium
+from avemo.data import truth as hidden
 from avemo.evaluate import metrics
 from avemo.io import write_json
 from avemo.pseudo.select import va_bin
@@ -20,16 +23,23 @@ DIMS = ("valence", "arousal")
 MIN_SCORED = 10  # fewer items than this get no CCC: on two or three points it is noise
 
 
+def roots(p: Params, corpora) -> dict[str, str]:
+    return {c: getattr(p.ingest, c) for c in corpora}
+
+
 def truth(p: Params, corpus: str) -> pd.DataFrame:
-    """The latent (valence, arousal) behind each unlabelled item, keyed by clip_id."""
+    """The latent (valence, arousal) behind each unlabelled item, keyed by clip_id (the caller
+    checks :func:`avemo.data.truth.status` first)."""
     if corpus == "tedlium":
-        frames = [pd.read_csv(f) for f in sorted((Path(p.ingest.tedlium) / "_truth").glob("*.csv"))]
+        frames = [pd.read_csv(f) for f in sorted((Path(p.ingest.tedlium) / hidden.FOLDER).glob("*.csv"))]
+        if not frames:
+            raise ValueError(f"{p.ingest.tedlium}/{hidden.FOLDER}: no per-talk truth files")
         df = pd.concat(frames, ignore_index=True)
         df["clip_id"] = [tedlium.clip_id(t, s, e) for t, s, e in zip(df["talk"], df["start"], df["end"], strict=True)]
     elif corpus == "iemocap":  # gold clips a label-efficiency run withholds
-        df = pd.read_csv(Path(p.ingest.iemocap) / "_truth" / "utterances.csv")
+        df = pd.read_csv(Path(p.ingest.iemocap) / hidden.FOLDER / "utterances.csv")
     elif corpus == "facesynthetics":
-        df = pd.read_csv(Path(p.ingest.facesynthetics) / "_truth" / "faces.csv", dtype={"id": str})
+        df = pd.read_csv(Path(p.ingest.facesynthetics) / hidden.FOLDER / "faces.csv", dtype={"id": str})
         df["clip_id"] = df["id"]
     else:
         raise ValueError(f"no hidden truth known for corpus {corpus!r}")
@@ -44,8 +54,21 @@ def distribution(va: np.ndarray, bins: int) -> dict:
 
 
 def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
-    """One stream's figures: ``pseudo`` is a pseudo_label artifact, ``gold`` the gold train index."""
+    """One stream's figures: ``pseudo`` is a pseudo_label artifact, ``gold`` the gold train index.
+    Without a hidden truth the scores against it are None and ``truth`` says why."""
     corpora = sorted(pseudo["corpus"].unique())
+    bins = p.pseudo.select.bins
+    sel_mask = pseudo["selected"].to_numpy(bool)
+    out = {
+        "corpus": "+".join(corpora), "teacher_version": str(pseudo["teacher_version"].iloc[0]),
+        "items": len(pseudo), "selected": int(sel_mask.sum()), "coverage": round(float(sel_mask.mean()), 4),
+        "distribution": {"selected": distribution(pseudo.loc[sel_mask, list(DIMS)].to_numpy(), bins),
+                         "gold": distribution(gold[list(DIMS)].dropna().to_numpy(), bins)},
+        "truth": hidden.status(roots(p, corpora)),
+    }
+    if not out["truth"]["available"]:
+        return {**out, "labelled": None, "selected_vs_truth": None, "rejected_vs_truth": None,
+                "all_vs_truth": None, "uncertainty_error_r": None}
     truths = pd.concat([truth(p, c) for c in corpora], ignore_index=True)
     df = pseudo.merge(truths, on="clip_id", suffixes=("", "_true"), validate="one_to_one")
     if len(df) != len(pseudo):
@@ -57,17 +80,12 @@ def quality(p: Params, pseudo: pd.DataFrame, gold: pd.DataFrame) -> dict:
             return None
         return metrics.scores(part[list(DIMS)].to_numpy(), part[[f"{d}_true" for d in DIMS]].to_numpy(), dims=DIMS)
 
-    bins = p.pseudo.select.bins
     return {
-        "labelled": labelled(df),
-        "corpus": "+".join(corpora), "teacher_version": str(pseudo["teacher_version"].iloc[0]),
-        "items": len(df), "selected": len(sel), "coverage": round(len(sel) / len(df), 4),
+        **out, "labelled": labelled(df),
         "selected_vs_truth": score(sel), "rejected_vs_truth": score(rej), "all_vs_truth": score(df),
         "uncertainty_error_r": round(float(np.corrcoef(
             df["uncertainty"], np.abs(df[list(DIMS)].to_numpy() - df[[f"{d}_true" for d in DIMS]].to_numpy()).mean(1)
         )[0, 1]), 4),
-        "distribution": {"selected": distribution(sel[list(DIMS)].to_numpy(), bins),
-                         "gold": distribution(gold[list(DIMS)].dropna().to_numpy(), bins)},
     }
 
 
@@ -113,6 +131,10 @@ def score_runs(p: Params, table: dict) -> dict:
         for key, val in row.items():
             if key.startswith("pseudo_") and "artifacts" in val:
                 qs = [quality(p, pd.read_parquet(a), gold) for a in val["artifacts"]]
+                if not all(q["truth"]["available"] for q in qs):
+                    out[f][key] = {"selected_ccc_mean": None, "rejected_ccc_mean": None, "seeds_scored": 0,
+                                   "labelled": None, "truth": next(q["truth"] for q in qs if not q["truth"]["available"])}
+                    continue
                 out[f][key] = seed_mean([{k: (q[f"{k}_vs_truth"] or {}).get("ccc_mean") for k in ("selected", "rejected")}
                                          for q in qs])
                 out[f][key]["labelled"] = seed_mean([{k: q["labelled"][f"{k}_ccc_mean"] for k in ("selected", "rejected")}

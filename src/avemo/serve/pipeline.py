@@ -130,10 +130,13 @@ class Pipeline:
         per_chunk = max(1, int(s.chunk_s // s.hop_s))
         rows: list[dict] = []
         any_face = False
+        frames = np.zeros(2, int)  # video frames read, frames with a detected face
         for c in range(0, len(starts), per_chunk):
             chunk = starts[c : c + per_chunk]
-            rows += self._chunk(path, info, chunk, audio_path or path)
-            any_face |= any(r["face_rate"] > 0 for r in rows[-len(chunk):])
+            new, seen = self._chunk(path, info, chunk, audio_path or path)
+            rows += new
+            frames += seen
+            any_face |= any(r["face_rate"] > 0 for r in new)
             if progress:
                 progress(min(c + per_chunk, len(starts)), len(starts))
         series = pd.DataFrame(rows)
@@ -149,10 +152,13 @@ class Pipeline:
         summary = {"file": str(path), "duration_s": round(info.duration_s, 3), "windows": len(series),
                    "window_s": s.window_s, "hop_s": s.hop_s,
                    **{d: float(series[d].mean()) for d in self.targets},
-                   "streams": sorted(set(series["streams"]))}
+                   "streams": sorted(set(series["streams"])),
+                   # share of the video frames read (at the model's frame rate) with a detected face
+                   "face_rate": round(float(frames[1] / frames[0]), 3) if frames[0] else None}
         return Result(series, summary, notes)
 
-    def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray, audio_from) -> list[dict]:
+    def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray, audio_from) -> tuple[list[dict], np.ndarray]:
+        """The rows of the windows starting at ``starts``, and (frames read, frames with a face)."""
         s = self.settings
         lo, hi = float(starts[0]), float(min(starts[-1] + s.window_s, info.duration_s))
         wave = media.read_audio(audio_from, lo, hi) if info.has_audio else np.zeros(0, np.float32)
@@ -172,7 +178,7 @@ class Pipeline:
         rows = []
         for b in range(0, len(items), s.batch_size):
             rows += self._batch(items[b : b + s.batch_size])
-        return rows
+        return rows, np.array([len(detected), int(detected.sum())])
 
     def _batch(self, items: list) -> list[dict]:
         rows: list[dict] = []
