@@ -171,3 +171,13 @@ def save_fused(tmp_path_factory, fused_config):
         return d
 
     return make
+
+
+@pytest.fixture(scope="session")
+def release_roots(tmp_path_factory) -> dict[str, Path]:
+    """Tiny IEMOCAP, TED-LIUM 3 and FaceSynthetics in the layouts they are released in, made
+    from real media, with no hidden truth (``tests/support/release_corpora.py``); treat as
+    read-only (copy before breaking a file)."""
+    import release_corpora
+
+    return release_corpora.build(tmp_path_factory.mktemp("release"))

@@ -32,7 +32,7 @@ def test_dvc_repro_runs_then_is_a_noop(tmp_path):
     _sh(["git", "init", "-q"], tmp_path)
 
     out = _sh(["dvc", "repro"], tmp_path)
-    for stage in ("synthesize", "ingest", "validate"):
+    for stage in ("synthesize@embedded", "ingest", "validate"):
         assert f"Running stage '{stage}'" in out
     assert (tmp_path / "data/validated/iemocap.parquet").is_file()
     assert (tmp_path / "reports/corpus.json").is_file()
@@ -65,14 +65,12 @@ def _quick(params: dict) -> dict:
     return params
 
 
-def test_release_layout_corpora_run_the_whole_graph_without_truth_or_generator(tmp_path):
+def test_release_layout_corpora_run_the_whole_graph_without_truth_or_generator(tmp_path, release_roots):
     """The user's path: corpora as released (no _truth/), params pointing at them,
     `synthesize.generate: []`, then `dvc repro` from ingest to a packaged champion."""
     import json
 
-    import release_corpora
-
-    roots = release_corpora.build(tmp_path / "corpora")
+    roots = release_roots
     project = _project(tmp_path)
     params = _quick(yaml.safe_load((project / "params.yaml").read_text()))
     params["synthesize"]["generate"] = []
@@ -80,7 +78,7 @@ def test_release_layout_corpora_run_the_whole_graph_without_truth_or_generator(t
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     out = _sh(["dvc", "repro"], project)
-    assert not list((tmp_path / "corpora").rglob("_truth")) and not (project / "data/raw").exists()
+    assert not [p for r in roots.values() for p in r.rglob("_truth")] and not (project / "data/raw").exists()
     assert "synthesize" not in out and "synthesize" not in (project / "dvc.lock").read_text()
     for stage in ("ingest", "validate", "features", "pretrain_audio", "pretrain_visual", "teacher",
                   "pseudo_label", "student", "fuse", "evaluate", "register", "package"):

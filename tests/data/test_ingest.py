@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import yaml
 
 from avemo.config import IngestConfig, Splits
 from avemo.data import ingest, manifest
@@ -82,3 +83,37 @@ def test_missing_root_names_the_key(tmp_path: Path, corpus: str) -> None:
     cfg = cfg.model_copy(update={corpus: str(tmp_path / "nowhere")})
     with pytest.raises(IngestError, match=rf"nowhere: {corpus} corpus root not found.*ingest\.{corpus}"):
         ingest.run(cfg)
+
+
+def test_release_layouts_ingest(release_roots: dict[str, Path]) -> None:
+    """The corpora as released, quirks included (tests/support/release_corpora.py)."""
+    cfg = IngestConfig(**{c: str(r) for c, r in release_roots.items()}, out_dir="unused",
+                       splits=Splits(train=["Session1", "Session2", "Session3"], val=["Session4"], test=["Session5"]))
+    manifests = ingest.run(cfg)
+    iemo, ted, faces = manifests["iemocap"], manifests["tedlium"], manifests["facesynthetics"]
+    assert len(iemo) == 20 and iemo["split"].value_counts().to_dict() == {"train": 12, "val": 4, "test": 4}
+    assert iemo["sample_rate"].eq(16000).all() and iemo["speaker"].nunique() == 10
+    assert len(ted) == 15 and ted["audio_path"].str.startswith("data/sph/").all()  # data/ only, not legacy/ too
+    assert len(faces) == 40 and ingest.summarize(manifests)["images_without_landmarks"] == 1
+
+
+def test_a_broken_release_file_stops_ingest_naming_it(release_roots: dict[str, Path], tmp_path: Path) -> None:
+    """Bad input on real data: the file and line named, exit 1, no manifest written."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from avemo.cli import app
+
+    roots = {c: shutil.copytree(r, tmp_path / c) for c, r in release_roots.items()}
+    stm = next((roots["tedlium"] / "data/stm").glob("S*.stm"))
+    stm.write_text(stm.read_text() + "Speaker0_2010X 1 Speaker0_2010X 9.0 oops <o,f0,male> words\n")
+    params = tmp_path / "params.yaml"
+    raw = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())
+    raw["synthesize"]["generate"] = []
+    raw["ingest"].update({c: str(r) for c, r in roots.items()}, out_dir=str(tmp_path / "interim"))
+    params.write_text(yaml.safe_dump(raw))
+    res = CliRunner().invoke(app, ["ingest", "--params", str(params)])
+    said = res.output.replace("\n", "")  # rich wraps long lines
+    assert res.exit_code == 1 and f"{stm}:" in said and "non-numeric" in said
+    assert not (tmp_path / "interim").exists()
