@@ -18,8 +18,10 @@ run: install
 	$(RUN) dvc repro
 	$(RUN) avemo summary
 
+# -n auto: one pytest-xdist worker per core; --dist loadfile keeps each test module (and its
+# module-scoped fixtures, e.g. a running bento) in one worker
 test: install
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n auto --dist loadfile
 
 test-slow: install
 	$(RUN) pytest -q -m slow
