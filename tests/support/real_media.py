@@ -165,3 +165,16 @@ def write_video(path: Path, frames, fps: int, audio: np.ndarray | None, sr: int,
             for packet in astream.encode():
                 out.mux(packet)
     return path
+
+
+def clip(path: Path, seconds: float = 6.0, fps: int = 25) -> Path:
+    """The portrait as an H.264 video of ``seconds`` with the speech (looped) as AAC audio."""
+    x = speech()
+    audio = np.resize(x, round(seconds * SR))
+    return write_video(path, still_frames(seconds, fps), fps, audio, SR, fmt="mp4")
+
+
+if __name__ == "__main__":  # uv run python tests/support/real_media.py OUT.mp4
+    import sys
+
+    print(clip(Path(sys.argv[1])))
