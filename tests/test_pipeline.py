@@ -101,3 +101,5 @@ def test_release_layout_corpora_run_the_whole_graph_without_truth_or_generator(t
     assert report("registry.json")["promotion"]["moved"]
     assert report("package.json")["bento"]
     assert "Models on the test split" in _sh(["avemo", "summary"], project)
+    released = _sh(["avemo", "release", "--repo-id", "someone/avemo-test", "--dry-run"], project)
+    assert "model.safetensors" in released and "nothing pushed" in released

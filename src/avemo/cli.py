@@ -112,7 +112,8 @@ def ingest(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 @app.command()
 def validate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Check manifests against the Great Expectations suites and decode every file.
-    Exits non-zero on failure unless validate.on_error is 'quarantine'."""
+    Exits non-zero on failure unless validate.on_error is 'quarantine' (a missing manifest
+    fails in either mode)."""
     from avemo.validation import run as stage
 
     p = _load(params)
@@ -122,7 +123,10 @@ def validate(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     try:
         stage.write(result, p.validate_)
     except stage.ValidationFailed as err:
-        _fail(f"{err}\n(fix the items above, or set validate.on_error: quarantine to drop bad rows)")
+        hint = ("run `avemo ingest` first: quarantine cannot replace a missing manifest"
+                if err.result.report.get("unreadable") else
+                "fix the items above, or set validate.on_error: quarantine to drop bad rows")
+        _fail(f"{err}\n({hint})")
     console.print(result.summary())
 
 

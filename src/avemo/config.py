@@ -112,6 +112,8 @@ class ValidateConfig(Section):
     min_duration_s: float = 0.2
     max_duration_s: float = 60.0
     video_frames: int = Field(default=3, ge=1)
+    silence_dbfs: float = -60.0          # an audio file whose RMS level is below this is silent
+    duration_tolerance_s: float = Field(default=0.5, ge=0)  # file length vs annotation; segment ends
     workers: int = Field(default=2, ge=1)
     report: str = "reports/validation.json"
     report_md: str = "reports/validation.md"

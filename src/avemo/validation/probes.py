@@ -8,7 +8,20 @@ row that uses it. Missing files are left to the suites (the ``audio_exists`` /
 A probe failure is ``{suite: "probe", expectation: "decodes", check, corpus, file, path,
 column, value, message, clip_ids}``: ``file`` is the full path, ``path`` the manifest's
 relative path, ``check`` names the test that failed (readable, not_empty, mono, sample_rate,
-complete, frames, image).
+complete, finite, not_silent, duration, segment_inside, frames, image, landmarks). A failure
+that concerns only some of the rows using the file (a segment past the end of its audio, an
+utterance file shorter than its annotation) carries those ``rows``; the others charge every row.
+
+The signal checks and their thresholds (``validate.*`` in params.yaml):
+
+- ``finite``: every decoded sample is a number (no NaN or Inf);
+- ``not_silent``: the file's RMS level is at least ``silence_dbfs`` (digital silence is -inf);
+- ``duration`` (utterance files, IEMOCAP): the file lasts its annotation's ``end - start``
+  within ``duration_tolerance_s``;
+- ``segment_inside`` (files holding segments, TED-LIUM): every segment ends within the file,
+  give or take ``duration_tolerance_s``;
+- ``landmarks`` (FaceSynthetics): an image's ``_ldmks.txt``, where there is one, holds 70
+  finite ``x y`` points.
 """
 
 from __future__ import annotations
@@ -18,7 +31,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +40,9 @@ from avemo.config import ValidateConfig
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 BLOCK = 1 << 16
 IN_FLIGHT_PER_WORKER = 16  # files submitted ahead of the workers: memory stays flat in the file count
-Problem = tuple[str, Any, str]  # (check, value, reason)
+SEGMENTED = ("tedlium",)  # corpora whose rows are segments of a longer file (start/end are offsets)
+# (check, value, reason) or (check, value, reason, rows): the manifest rows it concerns
+Problem = tuple
 
 
 @dataclass(frozen=True, slots=True)  # slots: 100,000 of them for the FaceSynthetics release
@@ -40,6 +54,8 @@ class FileJob:
     kind: str  # audio | video | image
     rows: tuple[int, ...]
     clip_ids: tuple[str, ...]
+    spans: tuple[tuple[float, float], ...] = ()  # (start_s, end_s) of each row, audio files only
+    segmented: bool = False  # rows are segments of the file (True) or the file is one utterance
 
 
 @dataclass
@@ -98,12 +114,16 @@ def declared_frames(path: str | Path) -> int | None:
     return frames if frames is not None else _nist_declared_frames(head)
 
 
-def probe_audio(path: str | Path, sample_rate: int) -> list[Problem]:
-    """Open, check the format, decode to the end; a truncated file or wrong format is a problem."""
+def probe_audio(path: str | Path, sample_rate: int, cfg: ValidateConfig | None = None,
+                job: FileJob | None = None) -> list[Problem]:
+    """Open, check the format, decode to the end; a truncated file or wrong format is a problem.
+    With ``cfg``, the signal too: finite samples, not silent; with ``job``, its rows' spans
+    against the decoded duration."""
     import soundfile as sf
 
     path = Path(path)
     problems: list[Problem] = []
+    nonfinite, energy = 0, 0.0
     try:
         with sf.SoundFile(str(path)) as f:
             rate, channels, header_frames = f.samplerate, f.channels, f.frames
@@ -114,6 +134,9 @@ def probe_audio(path: str | Path, sample_rate: int) -> list[Problem]:
                 if not len(block):
                     break
                 read += len(block)
+                ok = np.isfinite(block)
+                nonfinite += int(block.size - ok.sum())
+                energy += float(np.square(np.where(ok, block, 0.0), dtype=np.float64).sum())
     except Exception as err:  # libsndfile: not audio, unsupported, I/O error
         msg = str(err).split("\n")[0] or type(err).__name__
         if msg.startswith("Error opening") and "': " in msg:  # the path is in the message already
@@ -136,7 +159,40 @@ def probe_audio(path: str | Path, sample_rate: int) -> list[Problem]:
             "complete", read,
             f"is truncated: decoded {read} of {expected} frames ({pct:.1f}%) the header declares",
         ))
+    if cfg is None or read == 0:
+        return problems
+    if nonfinite:
+        problems.append(("finite", nonfinite, f"holds {nonfinite} non-finite (NaN or Inf) samples; "
+                                              f"re-export the recording"))
+    samples = read * channels - nonfinite
+    level = 10 * np.log10(energy / samples) if samples and energy > 0 else -np.inf
+    if level < cfg.silence_dbfs:
+        said = "digital silence (every sample 0)" if level == -np.inf else f"RMS level {level:.1f} dBFS"
+        problems.append(("not_silent", None if level == -np.inf else round(float(level), 1),
+                         f"is silent: {said}, below validate.silence_dbfs {cfg.silence_dbfs}"))
+    if job is not None:
+        problems += _spans(job, read / rate, cfg.duration_tolerance_s)
     return problems
+
+
+def _spans(job: FileJob, seconds: float, tolerance: float) -> list[Problem]:
+    """Rows whose annotation does not fit the decoded audio: an utterance file whose length is
+    not its annotation's, or a segment that ends past the end of its file."""
+    out: list[Problem] = []
+    for k, (row, (start, end)) in enumerate(zip(job.rows, job.spans, strict=True)):
+        clip = job.clip_ids[k] if k < len(job.clip_ids) else ""
+        if not (np.isfinite(start) and np.isfinite(end)):
+            continue
+        if job.segmented and end > seconds + tolerance:
+            out.append(("segment_inside", round(end, 3),
+                        f"ends at {seconds:.2f} s, but segment {clip!r} ({start:.2f}-{end:.2f} s) runs "
+                        f"past it (validate.duration_tolerance_s {tolerance}); fix the segment's times", (row,)))
+        elif not job.segmented and abs(seconds - (end - start)) > tolerance:
+            out.append(("duration", round(seconds, 3),
+                        f"lasts {seconds:.2f} s but clip {clip!r} is annotated {start:.2f}-{end:.2f} s "
+                        f"({end - start:.2f} s; validate.duration_tolerance_s {tolerance}); the file "
+                        f"is cut short or belongs to another turn", (row,)))
+    return out
 
 
 # --- video and images --------------------------------------------------------------------
@@ -222,6 +278,26 @@ def _check_frame(frame) -> None:
         raise ValueError(f"empty frame {rgb.shape}")
 
 
+def probe_landmarks(image: str | Path) -> list[Problem]:
+    """A FaceSynthetics image's ``_ldmks.txt``, where there is one: 70 finite ``x y`` points
+    (a missing file is allowed: the image then has no landmarks)."""
+    from avemo.data import facesynthetics
+    from avemo.data.errors import IngestError
+
+    path = Path(image).with_name(f"{Path(image).stem}_ldmks.txt")
+    if not path.is_file():
+        return []
+    try:
+        points = facesynthetics.read_landmarks(path)
+    except IngestError as err:
+        return [("landmarks", None, f"has a bad landmark file: {err}")]
+    bad = int((~np.isfinite(points)).any(1).sum())
+    if bad:
+        return [("landmarks", bad, f"has {bad} non-finite point(s) in {path.name}; fix or delete the "
+                                   f"file (the image then has no landmarks)")]
+    return []
+
+
 def probe_image(path: str | Path) -> list[Problem]:
     """Decode with OpenCV; it must give a 3-channel (BGR) image."""
     import cv2
@@ -263,32 +339,37 @@ def jobs(manifests: Mapping[str, pd.DataFrame], roots: Mapping[str, str | Path])
             for i, p in enumerate(df[column]):
                 if isinstance(p, str) and p:
                     groups.setdefault(p, []).append(i)
+            audio = column == "audio_path" and {"start_s", "end_s"} <= set(df.columns)
             for rel, rows in groups.items():
                 file = root / rel
                 if not file.is_file():
                     continue
                 ids = tuple(str(clips.iat[i]) for i in rows if isinstance(clips.iat[i], str))
+                spans = tuple((float(df["start_s"].iat[i]), float(df["end_s"].iat[i])) for i in rows) if audio else ()
                 out.append(FileJob(corpus, column, rel, file, kind_of(column, rel),
-                                   tuple(rows), ids))
+                                   tuple(rows), ids, spans, corpus in SEGMENTED))
     return out
 
 
 def probe_file(job: FileJob, cfg: ValidateConfig) -> list[Problem]:
     try:
         if job.kind == "audio":
-            return probe_audio(job.file, cfg.sample_rate)
+            return probe_audio(job.file, cfg.sample_rate, cfg, job)
         if job.kind == "image":
-            return probe_image(job.file)
+            return probe_image(job.file) + (probe_landmarks(job.file) if job.corpus == "facesynthetics" else [])
         return probe_video(job.file, cfg.video_frames)
     except Exception as err:  # a probe must report, never crash the stage
         return [("readable", None, f"probe crashed ({type(err).__name__}: {err})")]
 
 
 def _failure(job: FileJob, problem: Problem) -> dict:
-    check, value, reason = problem
-    n = len(job.clip_ids)
-    shown = ", ".join(repr(c) for c in job.clip_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
-    clips = f"; used by {n} clip(s): {shown}" if n else ""
+    check, value, reason = problem[:3]
+    rows = problem[3] if len(problem) > 3 else None
+    ids = job.clip_ids if rows is None else tuple(job.clip_ids[job.rows.index(r)] for r in rows
+                                                 if job.rows.index(r) < len(job.clip_ids))
+    n = len(ids)
+    shown = ", ".join(repr(c) for c in ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
+    clips = f"; used by {n} clip(s): {shown}" if n and rows is None else ""
     return {
         "suite": "probe",
         "expectation": "decodes",
@@ -299,7 +380,8 @@ def _failure(job: FileJob, problem: Problem) -> dict:
         "column": job.column,
         "value": value,
         "message": f"{job.corpus} {job.kind} file '{job.path}' {reason}{clips}",
-        "clip_ids": list(job.clip_ids),
+        "clip_ids": list(ids),
+        **({"rows": list(rows)} if rows is not None else {}),
     }
 
 
@@ -363,9 +445,10 @@ def probe(
     bad_ids: dict[str, set[str]] = {}
     for k, job in enumerate(todo):  # manifest order: stable reports
         for problem in found.get(k, []):
-            result.failures.append(_failure(job, problem))
-            bad_rows.setdefault(job.corpus, set()).update(job.rows)
-            bad_ids.setdefault(job.corpus, set()).update(job.clip_ids)
+            failure = _failure(job, problem)
+            result.failures.append(failure)
+            bad_rows.setdefault(job.corpus, set()).update(failure.get("rows", job.rows))
+            bad_ids.setdefault(job.corpus, set()).update(failure["clip_ids"])
     result.affected = {c: sorted(r) for c, r in bad_rows.items()}
     result.clip_ids = {c: sorted(ids) for c, ids in bad_ids.items()}
     return result

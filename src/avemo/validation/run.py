@@ -8,8 +8,9 @@ and ``.md``, then:
 - no failures, or ``on_error: quarantine``: ``<out_dir>/<corpus>.parquet`` holding the rows
   without failures, and ``<out_dir>/quarantine.parquet`` (clip_id, corpus, row, reasons);
   ``out_dir`` is swapped in whole;
-- failures with ``on_error: fail``: ``out_dir`` is removed (no stale manifests downstream)
-  and :class:`ValidationFailed` is raised, carrying the result.
+- failures with ``on_error: fail``, or a manifest missing or unreadable in either mode (a
+  failed ingest is never quarantined into an empty manifest): ``out_dir`` is removed (no
+  stale manifests downstream) and :class:`ValidationFailed` is raised, carrying the result.
 
 Raw data is only read, never written.
 """
@@ -29,6 +30,7 @@ from avemo.io import atomic_dir, write_json, write_text
 from avemo.validation import probes, suites
 
 QUARANTINE = "quarantine.parquet"
+UNREADABLE = ("manifest_exists", "manifest_readable")
 QUARANTINE_COLUMNS = {"clip_id": "string", "corpus": "string", "row": "int64", "reasons": "string"}
 
 
@@ -117,7 +119,7 @@ def run(
         n = len(frames[corpus]) if corpus in frames else 0
         for f in fs:
             if f["suite"] == "probe":
-                rows = _rows_using(frames[corpus], f["column"], f["path"])
+                rows = f["rows"] if "rows" in f else _rows_using(frames[corpus], f["column"], f["path"])
             elif f["row"] is None:
                 rows = list(range(n))
             else:
@@ -162,6 +164,9 @@ def run(
         "bad_rows": bad_total,
         "quarantined": bad_total if quarantine_mode else 0,
         "per_corpus": per_corpus,
+        # corpora whose manifest is missing or unreadable (a failed ingest): quarantine cannot
+        # turn that into a pass with an empty manifest
+        "unreadable": sorted({f["corpus"] for f in all_failures if f["expectation"] in UNREADABLE}),
     }
     return Result(report=report, markdown=markdown(report), clean=clean,
                   quarantine=_quarantine_frame(q_rows))
@@ -236,7 +241,7 @@ def write(result: Result, cfg: ValidateConfig) -> dict[str, Path]:
     write_json(cfg.report, result.report)
     write_text(cfg.report_md, result.markdown)
     out_dir = Path(cfg.out_dir)
-    if not result.success and cfg.on_error != "quarantine":
+    if not result.success and (cfg.on_error != "quarantine" or result.report.get("unreadable")):
         if out_dir.exists():
             shutil.rmtree(out_dir)
         raise ValidationFailed(result, cfg.report_md)
