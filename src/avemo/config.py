@@ -389,8 +389,9 @@ class PredictConfig(Section):
     hop_s: float = Field(default=1.0, gt=0)      # ... every hop_s seconds
     chunk_s: float = Field(default=60.0, gt=0)   # media is read this many seconds at a time (bounded memory)
     max_frame_px: int = Field(default=360, ge=32)  # frames taller than this are downscaled before face tracking
+    silence_dbfs: float = -60.0    # a window whose audio RMS level is below this is predicted without its audio
     batch_size: int = Field(default=32, ge=1)
-    out_dir: str = "predictions"   # <out_dir>/<file stem>.{csv,json,png}
+    out_dir: str = "predictions"   # <out_dir>/<file name>.{csv,json,png}, e.g. talk.mp4.csv
 
 
 class ReleaseConfig(Section):

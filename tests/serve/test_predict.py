@@ -21,18 +21,18 @@ def args(model_dir, tmp_path):
 def test_predict_writes_a_csv_series_and_a_plot(media_files, args, tmp_path):
     res = runner.invoke(app, ["predict", str(media_files["av"]), *args])
     assert res.exit_code == 0, res.output
-    series = pd.read_csv(tmp_path / "out" / "talk.csv")
+    series = pd.read_csv(tmp_path / "out" / "talk.avi.csv")
     assert list(series.columns[:5]) == ["time_s", "start_s", "end_s", "valence", "arousal"]
     assert {"audio_valence", "visual_arousal", "streams"} <= set(series.columns)
     assert len(series) == 3 and series["valence"].between(-1, 1).all()  # 6 s, 4 s windows, 1 s hop
-    assert (tmp_path / "out" / "talk.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "out" / "talk.avi.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_predict_json_carries_the_summary_and_the_fallback_note(media_files, args, tmp_path):
     res = runner.invoke(app, ["predict", str(media_files["wav"]), *args, "--format", "json"])
     assert res.exit_code == 0, res.output
     assert "no video stream" in res.output
-    doc = json.loads((tmp_path / "out" / "voice.json").read_text())
+    doc = json.loads((tmp_path / "out" / "voice.wav.json").read_text())
     assert doc["summary"]["streams"] == ["audio"] and doc["notes"] and len(doc["series"]) == 1
 
 
@@ -52,7 +52,7 @@ def test_predict_on_a_real_photograph_and_real_speech(real_clip, args, tmp_path)
     """The Haar face track finds a real face (not only rendered ones) and both streams are used."""
     res = runner.invoke(app, ["predict", str(real_clip), *args, "--format", "json"])
     assert res.exit_code == 0, res.output
-    doc = json.loads((tmp_path / "out" / "hopper.json").read_text())
+    doc = json.loads((tmp_path / "out" / "hopper.mp4.json").read_text())
     assert doc["summary"]["face_rate"] >= 0.9 and "face in" in res.output
     assert doc["summary"]["streams"] == ["audio+visual"] and not doc["notes"]
     series = pd.DataFrame(doc["series"])
@@ -65,6 +65,6 @@ def test_predict_on_a_real_speech_recording(args, tmp_path):
 
     res = runner.invoke(app, ["predict", str(real_media.speech_path()), *args, "--format", "json"])
     assert res.exit_code == 0, res.output
-    doc = json.loads((tmp_path / "out" / "arctic_a0007.json").read_text())
+    doc = json.loads((tmp_path / "out" / "arctic_a0007.wav.json").read_text())
     assert doc["summary"]["streams"] == ["audio"] and doc["summary"]["face_rate"] is None
     assert np.isfinite([doc["summary"]["valence"], doc["summary"]["arousal"]]).all()

@@ -104,3 +104,21 @@ def test_a_real_photograph_with_real_speech(server, real_clip):
     body = r.json()
     assert body["streams"] == ["audio+visual"] and body["summary"]["face_rate"] >= 0.9
     assert all(-1 <= body["clip"][d] <= 1 for d in ("valence", "arousal"))
+
+
+def test_broken_audio_is_refused_or_flagged(server, tmp_path):
+    """Non-finite samples: 422 when nothing usable is left, else the windows dropped with a note."""
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "allnan.wav", np.full(48000, np.nan, np.float32), 16000, subtype="FLOAT")
+    r = _post(server, "predict", media=tmp_path / "allnan.wav")
+    assert r.status_code == 422 and "non-finite" in r.text and "allnan.wav" in r.text
+    x = np.random.default_rng(0).normal(0, 0.1, 6 * 16000).astype(np.float32)
+    x[:16000] = np.inf
+    sf.write(tmp_path / "someinf.wav", x, 16000, subtype="FLOAT")
+    r = _post(server, "predict", media=tmp_path / "someinf.wav")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert 0 < body["summary"]["windows_predicted"] < body["summary"]["windows"]
+    assert any("non-finite" in n for n in body["notes"])

@@ -7,6 +7,10 @@ files. Each window gets the same front-end as training: a log-mel of its audio n
 like the training features, and grey face crops from a Haar face track at the model's video
 frame rate. A window without audio, or without any face detection, is predicted from the
 other stream alone (the fusion falls back), and its ``streams`` column says which it used.
+A window's audio is not used when it holds non-finite samples or is silent (RMS level below
+``predict.silence_dbfs``): its ``audio_dropped`` column says why, and a note counts them. The
+clip summary averages the windows that have a prediction and says how many that is; a file
+with none raises :class:`NothingToPredict`, never a made-up number.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from avemo.serve import media
 
 DIMS = ("valence", "arousal")
 MIN_AUDIO_FRAMES = 8  # log-mel frames (80 ms at a 10 ms hop): shorter windows are predicted without audio
+
+
+class NothingToPredict(ValueError):
+    """No window of the file has usable audio or a detected face."""
 
 
 @dataclass
@@ -140,7 +148,16 @@ class Pipeline:
             if progress:
                 progress(min(c + per_chunk, len(starts)), len(starts))
         series = pd.DataFrame(rows)
+        predicted = int(series[self.targets[0]].notna().sum())
+        dropped = series["audio_dropped"].value_counts().to_dict() if "audio_dropped" in series else {}
+        if not predicted:
+            why = ", ".join(f"{n} window(s) with {k} audio" for k, n in dropped.items() if k)
+            raise NothingToPredict(f"{path}: nothing to predict from: no usable audio and no detectable "
+                                   f"face in any window{f' ({why})' if why else ''}")
         notes = []
+        for kind, n in sorted(dropped.items()):
+            if kind:
+                notes.append(f"{n} window(s) with {kind} audio: their audio was not used")
         if not info.has_audio:
             notes.append("no audio stream: predicted from the face video alone")
         if info.has_video and not any_face:
@@ -150,6 +167,7 @@ class Pipeline:
         if not info.has_video:
             notes.append("no video stream: predicted from the audio alone")
         summary = {"file": str(path), "duration_s": round(info.duration_s, 3), "windows": len(series),
+                   "windows_predicted": predicted,  # the clip values average these windows only
                    "window_s": s.window_s, "hop_s": s.hop_s,
                    **{d: float(series[d].mean()) for d in self.targets},
                    "streams": sorted(set(series["streams"])),
@@ -162,6 +180,9 @@ class Pipeline:
         s = self.settings
         lo, hi = float(starts[0]), float(min(starts[-1] + s.window_s, info.duration_s))
         wave = media.read_audio(audio_from, lo, hi) if info.has_audio else np.zeros(0, np.float32)
+        broken = ~np.isfinite(wave)
+        if broken.any():  # zeroed for the log-mel; the windows holding them do not use their audio
+            wave = np.where(broken, 0.0, wave).astype(np.float32)
         mel = self.log_mel(wave) if wave.size else None  # once per chunk; windows slice it
         per_s = 1000.0 / self.audio_cfg["hop_ms"]
         frames, times = (media.read_frames(path, lo, hi, self.frame_rate, s.max_frame_px) if info.has_video
@@ -172,13 +193,26 @@ class Pipeline:
             t1 = min(t0 + s.window_s, info.duration_s)
             seg = mel[round((t0 - lo) * per_s) : round((t1 - lo) * per_s)] if mel is not None else []
             in_win = (times >= t0 - 1e-6) & (times < t1 - 1e-6)
-            a = self.normalise(seg) if len(seg) >= MIN_AUDIO_FRAMES else None
+            lost = self.unusable(wave, broken, t0 - lo, t1 - lo) if len(seg) >= MIN_AUDIO_FRAMES else ""
+            a = self.normalise(seg) if len(seg) >= MIN_AUDIO_FRAMES and not lost else None
             v = crops[torch.from_numpy(in_win)] if crops is not None and detected[in_win].any() else None
-            items.append((t0, t1, a, v, float(detected[in_win].mean()) if in_win.any() else 0.0))
+            items.append((t0, t1, a, v, float(detected[in_win].mean()) if in_win.any() else 0.0, lost))
         rows = []
         for b in range(0, len(items), s.batch_size):
             rows += self._batch(items[b : b + s.batch_size])
         return rows, np.array([len(detected), int(detected.sum())])
+
+    def unusable(self, wave: np.ndarray, broken: np.ndarray, t0: float, t1: float) -> str:
+        """Why a window's audio (``t0``-``t1`` s into ``wave``) cannot be used: "non-finite",
+        "silent" (RMS level below ``predict.silence_dbfs``), or "" when it can."""
+        i0, i1 = round(t0 * audio_fe.SAMPLE_RATE), round(t1 * audio_fe.SAMPLE_RATE)
+        if broken[i0:i1].any():
+            return "non-finite"
+        x = wave[i0:i1].astype(np.float64)
+        power = float(np.mean(x * x)) if x.size else 0.0
+        if power <= 0 or 10 * np.log10(power) < self.settings.silence_dbfs:
+            return "silent"
+        return ""
 
     def _batch(self, items: list) -> list[dict]:
         rows: list[dict] = []
@@ -189,7 +223,7 @@ class Pipeline:
                 continue
             out = self.predict_inputs([it[2] for it in group] if "a" in kind else None,
                                       [it[3] for it in group] if "v" in kind else None)
-            for k, (t0, t1, *_rest, face_rate) in enumerate(group):
+            for k, (t0, t1, *_rest, face_rate, lost) in enumerate(group):
                 row = {"time_s": round((t0 + t1) / 2, 3), "start_s": round(float(t0), 3), "end_s": round(float(t1), 3)}
                 row |= {d: float(out["clip"][k, n]) for n, d in enumerate(self.targets)}
                 for stream in ("audio", "visual"):
@@ -198,9 +232,11 @@ class Pipeline:
                             for n, d in enumerate(self.targets)}
                 row["streams"] = {"av": "audio+visual", "a": "audio", "v": "visual"}[kind]
                 row["face_rate"] = round(face_rate, 3)
+                row["audio_dropped"] = lost
                 rows.append(row)
         skipped = [it for it in items if it[2] is None and it[3] is None]
-        for t0, t1, *_ in skipped:  # neither stream usable in this window: say so, predict nothing
+        for t0, t1, *_, lost in skipped:  # neither stream usable in this window: say so, predict nothing
             rows.append({"time_s": round((t0 + t1) / 2, 3), "start_s": round(float(t0), 3), "end_s": round(float(t1), 3),
-                         **{d: float("nan") for d in self.targets}, "streams": "none", "face_rate": 0.0})
+                         **{d: float("nan") for d in self.targets}, "streams": "none", "face_rate": 0.0,
+                         "audio_dropped": lost})
         return sorted(rows, key=lambda r: r["start_s"])

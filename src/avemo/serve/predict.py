@@ -4,6 +4,7 @@ time series (CSV or JSON) and a plot."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from avemo.config import Params
@@ -36,7 +37,8 @@ def model_dir(p: Params, model: str | None = None) -> Path:
 
 
 def write(result: Result, out_dir: str | Path, stem: str, fmt: str = "csv") -> dict[str, Path]:
-    """``<stem>.<fmt>`` (the series; JSON also holds the summary and notes) and ``<stem>.png``."""
+    """``<stem>.<fmt>`` (the series; JSON also holds the summary and notes) and ``<stem>.png``;
+    ``stem`` is the input's whole file name (``talk.mp4`` -> ``talk.mp4.csv``)."""
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r}: choose one of {FORMATS}")
     out_dir = Path(out_dir)
@@ -47,13 +49,21 @@ def write(result: Result, out_dir: str | Path, stem: str, fmt: str = "csv") -> d
             result.series.to_csv(tmp, index=False, float_format="%.4f")
         else:
             records = json.loads(result.series.to_json(orient="records", double_precision=4))
-            tmp.write_text(json.dumps({"summary": result.summary, "notes": result.notes, "series": records}, indent=1))
+            # allow_nan=False: a NaN would be written as a bare NaN token, which is not JSON
+            tmp.write_text(json.dumps({"summary": _finite(result.summary), "notes": result.notes, "series": records},
+                                      indent=1, allow_nan=False))
     plot = plots.trace(result.series, out_dir / f"{stem}.png", title=Path(result.summary["file"]).name)
     return {"series": data, "plot": plot}
+
+
+def _finite(summary: dict) -> dict:
+    """The summary with any non-finite number as None (JSON null)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()}
 
 
 def run(p: Params, path: str | Path, *, out_dir: str | Path | None = None, fmt: str = "csv",
         model: str | None = None, progress=None) -> tuple[Result, dict[str, Path]]:
     pipeline = Pipeline.from_dir(model_dir(p, model), p.predict)
     result = pipeline.predict_file(path, progress=progress)
-    return result, write(result, out_dir or p.predict.out_dir, Path(path).stem, fmt)
+    # the whole file name: talk.wav and talk.flac in one folder must not overwrite each other
+    return result, write(result, out_dir or p.predict.out_dir, Path(path).name, fmt)

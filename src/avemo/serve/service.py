@@ -155,6 +155,7 @@ class Avemo:
 
     def _predict(self, main: Path, audio: Path | None = None) -> dict:
         from avemo.serve import media as media_io
+        from avemo.serve.pipeline import NothingToPredict
 
         try:
             info = media_io.probe(main)
@@ -166,6 +167,8 @@ class Avemo:
             result = self.pipeline.predict_file(main, audio_path=audio)
         except media_io.MediaError as err:
             raise InvalidArgument(_public(str(err), main, audio)) from None
+        except NothingToPredict as err:
+            raise UnprocessableEntity(_public(str(err), main, audio)) from None
         used = sorted(set(result.series["streams"]) - {"none"})
         if not used:
             raise UnprocessableEntity("nothing to predict from: no audio and no detectable face in the upload")
