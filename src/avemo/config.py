@@ -390,6 +390,8 @@ class PredictConfig(Section):
     chunk_s: float = Field(default=60.0, gt=0)   # media is read this many seconds at a time (bounded memory)
     max_frame_px: int = Field(default=360, ge=32)  # frames taller than this are downscaled before face tracking
     silence_dbfs: float = -60.0    # a window whose audio RMS level is below this is predicted without its audio
+    min_face_rate: float = Field(default=0.5, ge=0, le=1)   # a video with a face in fewer frames gets a note
+    narrowband_ratio: float = Field(default=1e-3, ge=0)     # audio with less of its power above 4 kHz gets a note
     batch_size: int = Field(default=32, ge=1)
     out_dir: str = "predictions"   # <out_dir>/<file name>.{csv,json,png}, e.g. talk.mp4.csv
 

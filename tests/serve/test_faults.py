@@ -63,19 +63,48 @@ def no_face_no_audio(d: Path) -> Path:
     return real_media.write_video(d / "wall.mp4", frames, 10, None, SR)
 
 
-FAULTS = {  # name -> (write the input, expected exit code, words the output or a note must hold)
-    "nan_audio": (nan_audio, 0, "non-finite audio"),
-    "inf_audio": (inf_audio, 0, "non-finite audio"),
-    "all_nan_audio": (all_nan_audio, 1, "nothing to predict from"),
-    "digital_silence": (digital_silence, 1, "nothing to predict from"),
-    "partly_silent": (partly_silent, 0, "silent audio"),
-    "no_face_no_audio": (no_face_no_audio, 1, "nothing to predict from"),
+def telephone_band(d: Path) -> Path:
+    import torch
+    import torchaudio.functional as AF
+
+    sf.write(d / "phone.wav", AF.resample(torch.from_numpy(_speech(5.0)), SR, 8000).numpy(), 8000)
+    return d / "phone.wav"
+
+
+def telephone_band_upsampled(d: Path) -> Path:
+    import torch
+    import torchaudio.functional as AF
+
+    x = AF.resample(AF.resample(torch.from_numpy(_speech(5.0)), SR, 8000), 8000, SR).numpy()
+    sf.write(d / "phone16.wav", x, SR)  # 16 kHz in name only: nothing above 4 kHz
+    return d / "phone16.wav"
+
+
+def face_in_few_frames(d: Path) -> Path:
+    import real_media
+
+    face = list(real_media.still_frames(1.0, 10))
+    wall = [np.full_like(face[0], 128) for _ in range(50)]
+    return real_media.write_video(d / "glimpse.mp4", face + wall, 10, _speech(6.0), SR)
+
+
+FAULTS = {  # name -> (write the input, expected exit code, words the output or a note must hold,
+    #          whether windows drop their audio)
+    "nan_audio": (nan_audio, 0, "non-finite audio", True),
+    "inf_audio": (inf_audio, 0, "non-finite audio", True),
+    "all_nan_audio": (all_nan_audio, 1, "nothing to predict from", False),
+    "digital_silence": (digital_silence, 1, "nothing to predict from", False),
+    "partly_silent": (partly_silent, 0, "silent audio", True),
+    "no_face_no_audio": (no_face_no_audio, 1, "nothing to predict from", False),
+    "telephone_band": (telephone_band, 0, "narrow-band audio (recorded at 8000 Hz)", False),
+    "telephone_band_upsampled": (telephone_band_upsampled, 0, "narrow-band audio", False),
+    "face_in_few_frames": (face_in_few_frames, 0, "a face was found in only", False),
 }
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_is_refused_or_flagged(fault, model_dir, tmp_path):
-    make, code, words = FAULTS[fault]
+    make, code, words, drops = FAULTS[fault]
     path = make(tmp_path)
     out = tmp_path / "out"
     res = runner.invoke(app, ["predict", str(path), "--model", str(model_dir), "--out", str(out), "--format", "json"])
@@ -88,10 +117,12 @@ def test_each_fault_is_refused_or_flagged(fault, model_dir, tmp_path):
     doc = json.loads((out / f"{path.name}.json").read_text())  # strict JSON: no NaN tokens
     assert any(words in n for n in doc["notes"])
     s = doc["summary"]
-    assert 0 < s["windows_predicted"] < s["windows"] or "non-finite" not in words
-    assert np.isfinite([s["valence"], s["arousal"]]).all()
+    assert np.isfinite([s["valence"], s["arousal"]]).all() and s["windows_predicted"] >= 1
     dropped = [r for r in doc["series"] if r["audio_dropped"]]
-    assert dropped and all(r["streams"] == "none" and r["valence"] is None for r in dropped)
+    assert bool(dropped) == drops
+    if drops:  # no face in these files: a window without usable audio has no prediction at all
+        assert all(r["streams"] == "none" and r["valence"] is None for r in dropped)
+        assert s["windows_predicted"] == s["windows"] - len(dropped) > 0
 
 
 def test_json_output_is_strict_json(model_dir, tmp_path):

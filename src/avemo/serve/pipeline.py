@@ -32,6 +32,7 @@ from avemo.serve import media
 
 DIMS = ("valence", "arousal")
 MIN_AUDIO_FRAMES = 8  # log-mel frames (80 ms at a 10 ms hop): shorter windows are predicted without audio
+NARROW_BAND_HZ = 4000  # telephone-band audio (8 kHz sampling) holds next to nothing above this
 
 
 class NothingToPredict(ValueError):
@@ -139,11 +140,13 @@ class Pipeline:
         rows: list[dict] = []
         any_face = False
         frames = np.zeros(2, int)  # video frames read, frames with a detected face
+        band = np.zeros(2)  # audio power above 4 kHz, in all
         for c in range(0, len(starts), per_chunk):
             chunk = starts[c : c + per_chunk]
-            new, seen = self._chunk(path, info, chunk, audio_path or path)
+            new, seen, power = self._chunk(path, info, chunk, audio_path or path)
             rows += new
             frames += seen
+            band += power
             any_face |= any(r["face_rate"] > 0 for r in new)
             if progress:
                 progress(min(c + per_chunk, len(starts)), len(starts))
@@ -166,6 +169,18 @@ class Pipeline:
             notes.append(f"{int((series['face_rate'] == 0).sum())} window(s) without a detected face used the audio alone")
         if not info.has_video:
             notes.append("no video stream: predicted from the audio alone")
+        elif frames[0] and any_face and frames[1] / frames[0] < s.min_face_rate:
+            notes.append(f"a face was found in only {frames[1] / frames[0]:.0%} of the frames (below "
+                         f"predict.min_face_rate {s.min_face_rate:.0%}): the rest used the audio alone; a "
+                         f"small, turned, rotated or badly lit face is often missed")
+        rate = (sound.sample_rate if audio_path is not None else info.sample_rate) if info.has_audio else None
+        high = band[0] / band[1] if band[1] > 0 else 1.0
+        low_rate = bool(rate) and rate < audio_fe.SAMPLE_RATE
+        if band[1] > 0 and (low_rate or high < s.narrowband_ratio):
+            why = f"recorded at {rate} Hz" if low_rate else \
+                f"{10 * np.log10(max(high, 1e-12)):.0f} dB of its energy above 4 kHz"
+            notes.append(f"narrow-band audio ({why}): the model hears 16 kHz speech, and telephone-band "
+                         f"audio shifts its predictions; use a wide-band recording where there is one")
         summary = {"file": str(path), "duration_s": round(info.duration_s, 3), "windows": len(series),
                    "windows_predicted": predicted,  # the clip values average these windows only
                    "window_s": s.window_s, "hop_s": s.hop_s,
@@ -176,7 +191,8 @@ class Pipeline:
         return Result(series, summary, notes)
 
     def _chunk(self, path, info: media.MediaInfo, starts: np.ndarray, audio_from) -> tuple[list[dict], np.ndarray]:
-        """The rows of the windows starting at ``starts``, and (frames read, frames with a face)."""
+        """The rows of the windows starting at ``starts``, (frames read, frames with a face) and
+        (audio power above 4 kHz, all audio power)."""
         s = self.settings
         lo, hi = float(starts[0]), float(min(starts[-1] + s.window_s, info.duration_s))
         wave = media.read_audio(audio_from, lo, hi) if info.has_audio else np.zeros(0, np.float32)
@@ -184,6 +200,9 @@ class Pipeline:
         if broken.any():  # zeroed for the log-mel; the windows holding them do not use their audio
             wave = np.where(broken, 0.0, wave).astype(np.float32)
         mel = self.log_mel(wave) if wave.size else None  # once per chunk; windows slice it
+        spectrum = np.abs(np.fft.rfft(wave.astype(np.float64))) ** 2 if wave.size else np.zeros(1)
+        high = np.fft.rfftfreq(max(wave.size, 1), 1 / audio_fe.SAMPLE_RATE) > NARROW_BAND_HZ
+        power = np.array([spectrum[high].sum(), spectrum.sum()])
         per_s = 1000.0 / self.audio_cfg["hop_ms"]
         frames, times = (media.read_frames(path, lo, hi, self.frame_rate, s.max_frame_px) if info.has_video
                          else (np.zeros((0, 0, 0), np.uint8), np.zeros(0)))
@@ -200,7 +219,7 @@ class Pipeline:
         rows = []
         for b in range(0, len(items), s.batch_size):
             rows += self._batch(items[b : b + s.batch_size])
-        return rows, np.array([len(detected), int(detected.sum())])
+        return rows, np.array([len(detected), int(detected.sum())]), power
 
     def unusable(self, wave: np.ndarray, broken: np.ndarray, t0: float, t1: float) -> str:
         """Why a window's audio (``t0``-``t1`` s into ``wave``) cannot be used: "non-finite",
