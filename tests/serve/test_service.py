@@ -122,3 +122,17 @@ def test_broken_audio_is_refused_or_flagged(server, tmp_path):
     body = r.json()
     assert 0 < body["summary"]["windows_predicted"] < body["summary"]["windows"]
     assert any("non-finite" in n for n in body["notes"])
+
+
+@pytest.mark.parametrize(("route", "parts", "words"), [
+    ("predict", [("file", "talk.avi")], "unknown field(s) 'file'"),
+    ("predict", [("Media", "talk.avi")], "unknown field(s) 'Media'"),
+    ("predict", [("media", "talk.avi"), ("media", "voice.wav")], "field 'media' sent 2 times"),
+    ("predict", [("media", "talk.avi"), ("extra", "voice.wav")], "unknown field(s) 'extra'"),
+    ("predict_av", [("audio", "voice.wav")], "missing field 'video'"),
+])
+def test_wrong_form_fields_get_a_400_with_one_error_shape(server, media_files, route, parts, words):
+    files = [(name, (f, (media_files["av"].parent / f).read_bytes())) for name, f in parts]
+    r = httpx.post(f"{server}/{route}", files=files, timeout=60)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"error": r.json()["error"]} and words in r.json()["error"]

@@ -8,7 +8,8 @@ APIs (POST, multipart): ``/predict`` with ``media`` (one audio or video file), o
 valence/arousal, the time series, notes; ``/health``; ``/metadata`` (model version, metrics). Bad uploads get a 4xx with
 a message: empty or undecodable (400), wrong extension (415), over ``max_upload_mb`` (413,
 refused from the Content-Length header before the body is read; 411 without one), a text
-value where a file belongs (400: BentoML would fetch it as a URL), audio too short or nothing
+value where a file belongs (400: BentoML would fetch it as a URL), an unknown, missing or
+repeated form field (400, one ``{"error": message}`` body shape), audio too short or nothing
 usable such as a video without a face and without audio (422). The limits and window
 settings come from the model's metadata, written by ``avemo package`` from params.yaml.
 """
@@ -38,6 +39,7 @@ class UnsupportedMedia(BentoMLException):
 
 
 FILE_FIELDS = ("media", "audio", "video")
+API_FIELDS = {"/predict": ("media",), "/predict_av": ("audio", "video")}  # each exactly once
 
 
 class UploadLimit:
@@ -74,9 +76,9 @@ class UploadLimit:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        text_fields = await _text_file_fields(scope, bytes(body))
-        if text_fields:
-            return await _error(send, 400, f"{text_fields[0]}: send a file (multipart upload), not a text value")
+        problem = await _form_problem(scope, bytes(body))
+        if problem:
+            return await _error(send, 400, problem)
         sent = False
 
         async def replay():
@@ -89,7 +91,9 @@ class UploadLimit:
         return await self.app(scope, replay, send)
 
 
-async def _text_file_fields(scope, body: bytes) -> list[str]:
+async def _form_problem(scope, body: bytes) -> str | None:
+    """What is wrong with a form's fields, or None: a text value where a file belongs, and on
+    the predict APIs an unknown field (``file``, ``Media``), a missing one or one sent twice."""
     from starlette.datastructures import UploadFile
     from starlette.requests import Request
 
@@ -99,10 +103,27 @@ async def _text_file_fields(scope, body: bytes) -> list[str]:
     try:
         form = await Request(scope, once).form()
     except Exception:  # malformed multipart: let the service's own parser answer it (4xx)
-        return []
-    bad = [k for k, v in form.multi_items() if k in FILE_FIELDS and not isinstance(v, UploadFile)]
+        return None
+    items = form.multi_items()
     await form.close()
-    return bad
+    text = [k for k, v in items if k in FILE_FIELDS and not isinstance(v, UploadFile)]
+    if text:
+        return f"{text[0]}: send a file (multipart upload), not a text value"
+    wanted = API_FIELDS.get(scope.get("path", "").rstrip("/"))
+    if wanted is None:
+        return None
+    names = [k for k, _ in items]
+    expect = f"send {' and '.join(repr(w) for w in wanted)}, each once, as multipart file field(s)"
+    unknown = sorted(set(names) - set(wanted))
+    if unknown:
+        return f"unknown field(s) {', '.join(repr(u) for u in unknown)}: {expect}"
+    twice = [w for w in wanted if names.count(w) > 1]
+    if twice:
+        return f"field {twice[0]!r} sent {names.count(twice[0])} times: {expect}"
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        return f"missing field {missing[0]!r}: {expect}"
+    return None
 
 
 async def _error(send, status: int, message: str) -> None:
