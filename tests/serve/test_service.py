@@ -91,6 +91,7 @@ def test_bad_uploads_get_a_4xx_naming_the_problem(server, bad_files, name, statu
     r = _post(server, "predict", media=bad_files / name)
     assert r.status_code == status, r.text
     assert words in r.text and "/tmp" not in r.text
+    assert isinstance(r.json(), dict) and set(r.json()) == {"error"}  # one body shape for every 4xx
 
 
 def test_requests_without_a_file_are_4xx(server):

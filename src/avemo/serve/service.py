@@ -17,6 +17,7 @@ settings come from the model's metadata, written by ``avemo package`` from param
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from http import HTTPStatus
@@ -27,6 +28,7 @@ import bentoml
 from bentoml.exceptions import BentoMLException, InvalidArgument, UnprocessableEntity
 
 MODEL_TAG = os.environ.get("AVEMO_BENTO_MODEL", "avemo-fusion:latest")
+logger = logging.getLogger("bentoml.avemo")  # under BentoML's logger: its handlers and level
 SUFFIXES = (".wav", ".flac", ".mp4", ".avi", ".mkv")
 
 
@@ -126,6 +128,22 @@ async def _form_problem(scope, body: bytes) -> str | None:
     return None
 
 
+def _answered(call):
+    """``call()``, or for a client error (a 4xx BentoML exception) the one error body shape,
+    ``{"error": message}``, logged at INFO without a traceback: a bad upload is expected, not a
+    server fault (BentoML itself would log it at ERROR and wrap the body in a list)."""
+    from starlette.responses import JSONResponse
+
+    try:
+        return call()
+    except BentoMLException as err:
+        status = err.error_code.value
+        if status >= 500:
+            raise
+        logger.info("refused with %d: %s", status, err)
+        return JSONResponse({"error": str(err)}, status_code=status)
+
+
 async def _error(send, status: int, message: str) -> None:
     body = json.dumps({"error": message}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -167,12 +185,12 @@ class Avemo:
     @bentoml.api
     def predict(self, media: Path) -> dict:
         """Valence and arousal of one audio or video file (a video's own audio is used)."""
-        return self._predict(self._checked(media, "media"))
+        return _answered(lambda: self._predict(self._checked(media, "media")))
 
     @bentoml.api
     def predict_av(self, audio: Path, video: Path) -> dict:
         """Valence and arousal of a scene recorded as separate audio and video files."""
-        return self._predict(self._checked(video, "video"), self._checked(audio, "audio"))
+        return _answered(lambda: self._predict(self._checked(video, "video"), self._checked(audio, "audio")))
 
     def _predict(self, main: Path, audio: Path | None = None) -> dict:
         from avemo.serve import media as media_io
