@@ -149,6 +149,23 @@ def _import_comet() -> Any:
     return comet_ml
 
 
+def _import_mlflow() -> Any:
+    """Import mlflow with its usage telemetry off (unless the user set MLFLOW_DISABLE_TELEMETRY).
+
+    At import, MLflow 3 starts a telemetry client whose thread fetches its config from
+    config.mlflow-telemetry.io: a network call at run time, even with a local sqlite store. The
+    client is re-evaluated under ``MLFLOW_DISABLE_TELEMETRY=true``, which also drops one set up
+    by an earlier import; the caller's environment is left as it was.
+    """
+    explicit = os.environ.get("MLFLOW_DISABLE_TELEMETRY")
+    with _env(MLFLOW_DISABLE_TELEMETRY=explicit or "true"):
+        import mlflow
+        from mlflow.telemetry.client import set_telemetry_client
+
+        set_telemetry_client()
+    return mlflow
+
+
 def _local_store(uri: str) -> bool:
     """sqlite database or local folder (as opposed to an MLflow tracking server)."""
     return uri.startswith(("sqlite:", "file:")) or "://" not in uri
@@ -161,6 +178,7 @@ def _sqlite_parent(uri: str) -> None:
 
 def mlflow_client(cfg: TrackingConfig) -> Any:
     """An ``MlflowClient`` on the configured store (no global MLflow state is touched)."""
+    _import_mlflow()
     from mlflow import MlflowClient
 
     uri = mlflow_uri(cfg)
@@ -191,6 +209,7 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
     """
     from pytorch_lightning.loggers import CometLogger, MLFlowLogger
 
+    _import_mlflow()
     run_dir = Path(run_dir)
     flat = flatten_params(params)
 
@@ -232,7 +251,7 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
     return [mlf, comet]
 
 
-def _rank_zero() -> bool:
+def rank_zero() -> bool:
     """False in the non-zero ranks of a multi-process (DDP) run: only rank 0 talks to trackers."""
     from lightning_utilities.core.rank_zero import rank_zero_only
 
@@ -266,7 +285,7 @@ def log_files(logs: list[Logger], files: Mapping[str, str | Path]) -> None:
     import shutil
     import tempfile
 
-    if not _rank_zero():
+    if not rank_zero():
         return
     items: list[tuple[str, str, Path]] = []  # (mlflow folder, file name, local path)
     for name, p in files.items():
@@ -297,7 +316,7 @@ def log_files(logs: list[Logger], files: Mapping[str, str | Path]) -> None:
 
 def log_metrics(logs: list[Logger], metrics: Mapping[str, float], step: int | None = None) -> None:
     """Log final (e.g. test) metrics to every logger; non-finite values are skipped."""
-    if not _rank_zero():
+    if not rank_zero():
         return
     clean = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
     for lg in logs:
@@ -310,7 +329,7 @@ def finalize(logs: list[Logger], status: str = "success") -> Path | None:
 
     Returns the path of the Comet offline archive, or None when Comet ran online.
     """
-    if not _rank_zero():
+    if not rank_zero():
         return None
     from comet_ml import OfflineExperiment
 

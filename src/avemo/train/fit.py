@@ -127,11 +127,29 @@ def load_encoder(encoder: torch.nn.Module, path: str | Path) -> None:
 
 
 def predict(trainer: pl.Trainer, module: EmotionModule, dm: EmotionDataModule, split: str) -> pd.DataFrame:
-    """Clip predictions beside the truth for one split."""
-    batches = trainer.predict(module, dataloaders=dm.loader(split))
+    """Clip predictions beside the truth for one split, every clip once. Under a distributed
+    strategy ``trainer.predict`` would give each process its shard only (padded with repeats),
+    so there the calling process (rank zero) runs the whole split itself."""
+    if trainer.world_size > 1:
+        batches = _predict_here(module, dm.loader(split), trainer.strategy.root_device)
+    else:
+        batches = trainer.predict(module, dataloaders=dm.loader(split))
     pred = torch.cat([b["clip"] for b in batches]).float().numpy()
     order = torch.cat([b["index"] for b in batches]).numpy()
     return prediction_frame(dm.sets[split].split.index.iloc[order], pred, module.targets)
+
+
+def _predict_here(module: EmotionModule, loader, device: torch.device) -> list[dict]:
+    """``predict_step`` over a whole loader in this process, on ``device``."""
+    from lightning_utilities.core.apply_func import apply_to_collection
+
+    module = module.to(device).eval()
+    out = []
+    with torch.no_grad():
+        for i, batch in enumerate(loader):
+            batch = apply_to_collection(batch, torch.Tensor, lambda t: t.to(device))
+            out.append(apply_to_collection(module.predict_step(batch, i), torch.Tensor, lambda t: t.cpu()))
+    return out
 
 
 def prediction_frame(index: pd.DataFrame, pred, targets: list[str]) -> pd.DataFrame:
@@ -163,7 +181,7 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
     quiet()
     p = p.model_copy(update={"train": p.train.for_stream(stream)})  # this stream's lr and max_epochs
     run_dir = Path(run_dir)
-    if not resume:
+    if not resume and tracking.rank_zero():  # DDP: the other processes never write
         shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
@@ -203,13 +221,18 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
     last = run_dir / "checkpoints" / "last.ckpt"
     trainer.fit(module, dm, ckpt_path=str(last) if resume and last.is_file() else None)
 
-    best = EmotionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
-    preds = pd.concat([predict(trainer, best, dm, s) for s in ("val", "test")], ignore_index=True)
-    scores = {s: metrics.score_frame(preds[preds["split"] == s], p.model.targets) for s in ("val", "test")}
-
-    files = _write_outputs(run_dir, best, stream, dm.n_inputs, p, preds, history.rows, scores)
-    tracking.log_metrics(loggers, {f"{s}/{k}": v for s, d in scores.items() for k, v in d.items()})
-    tracking.log_files(loggers, {path.name: path for path in files.values()})
+    # scoring and writing happen once, in rank zero, on whole splits; the other processes of a
+    # distributed run get the same scores back
+    scores = None
+    if trainer.is_global_zero:
+        best = EmotionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False)
+        preds = pd.concat([predict(trainer, best, dm, s) for s in ("val", "test")], ignore_index=True)
+        scores = {s: metrics.score_frame(preds[preds["split"] == s], p.model.targets) for s in ("val", "test")}
+        files = _write_outputs(run_dir, best, stream, dm.n_inputs, p, preds, history.rows, scores)
+        tracking.log_metrics(loggers, {f"{s}/{k}": v for s, d in scores.items() for k, v in d.items()})
+        tracking.log_files(loggers, {path.name: path for path in files.values()})
+    if trainer.world_size > 1:
+        scores = trainer.strategy.broadcast(scores, src=0)
     tracking.finalize(loggers)
     return scores
 

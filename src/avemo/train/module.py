@@ -44,7 +44,8 @@ class EmotionModule(pl.LightningModule):
 
     def validation_step(self, batch: dict, _: int) -> None:
         pred = bounded(self(batch["x"], batch["mask"])["clip"])
-        self.log("val/loss", ccc_loss(pred, batch["y"]), on_step=False, on_epoch=True, batch_size=len(pred))
+        self.log("val/loss", ccc_loss(pred, batch["y"]), on_step=False, on_epoch=True, batch_size=len(pred),
+                 sync_dist=True)  # DDP: the mean over every process's batches (the CCCs sync in compute())
         self.val_ccc.update(pred, batch["y"])
         self.val_pcc.update(pred, batch["y"])
         self.val_mse.update(pred, batch["y"])
