@@ -416,6 +416,9 @@ class ServeConfig(Section):
     bentofile: str = "bentos/bentofile.yaml"
     max_upload_mb: float = Field(default=50.0, gt=0)   # larger requests get 413 before they are read
     min_audio_s: float = Field(default=0.5, gt=0)      # shorter audio-only uploads get 422
+    # checked from the container's headers before anything is decoded: 413 above either
+    max_duration_s: float = Field(default=600.0, gt=0)
+    max_video_frames: int = Field(default=36000, ge=1)  # duration x frame rate (10 min at 60 fps)
     report: str = "reports/package.json"
 
 

@@ -15,6 +15,9 @@ from avemo import tracking
 from avemo.config import Params
 from avemo.models import fused
 
+# serve.* settings that travel with the model as the service's limits
+LIMITS = ("max_upload_mb", "min_audio_s", "max_duration_s", "max_video_frames")
+
 
 def use_home(p: Params) -> Path:
     """Point BentoML at the project's store (before bentoml is imported)."""
@@ -47,7 +50,7 @@ def import_model(p: Params, folder: Path, info: dict):
     metadata = {"registry": info, "scores": cfg["scores"], "modes": cfg.get("modes", {}),
                 "targets": cfg["targets"], "fusion": cfg["fusion"]["name"],
                 "predict": p.predict.model_dump(mode="json"),
-                "limits": {"max_upload_mb": p.serve.max_upload_mb, "min_audio_s": p.serve.min_audio_s}}
+                "limits": {k: getattr(p.serve, k) for k in LIMITS}}
     with bentoml.models.create(p.serve.model_name, metadata=metadata,
                                labels={"registry_version": info["version"], "method": str(info["method"])}) as bm:
         for name in (fused.WEIGHTS, fused.CONFIG):

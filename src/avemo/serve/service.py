@@ -7,7 +7,9 @@ APIs (POST, multipart): ``/predict`` with ``media`` (one audio or video file), o
 ``/predict_av`` with ``audio`` and ``video`` (separate files of the same scene) -> clip-level
 valence/arousal, the time series, notes; ``/health``; ``/metadata`` (model version, metrics). Bad uploads get a 4xx with
 a message: empty or undecodable (400), wrong extension (415), over ``max_upload_mb`` (413,
-refused from the Content-Length header before the body is read; 411 without one), a text
+refused from the Content-Length header before the body is read; 411 without one), longer than
+``max_duration_s`` or with more than ``max_video_frames`` frames (413, from the container's
+headers before decoding), a text
 value where a file belongs (400: BentoML would fetch it as a URL), an unknown, missing or
 repeated form field (400, one ``{"error": message}`` body shape), audio too short or nothing
 usable such as a video without a face and without audio (422). The limits and window
@@ -166,10 +168,12 @@ class Avemo:
         from avemo.config import PredictConfig
         from avemo.serve.pipeline import Pipeline
 
+        from avemo.config import ServeConfig
+
         stored = bentoml.models.get(MODEL_TAG)
         meta = stored.info.metadata
         self.meta = {"tag": str(stored.tag), **meta}
-        self.limits = meta["limits"]
+        self.limits = {**ServeConfig().model_dump(), **meta["limits"]}  # models packaged before a limit existed
         self.pipeline = Pipeline.from_dir(stored.path, PredictConfig(**meta["predict"]))
 
     def _checked(self, upload: Path, kind: str) -> Path:
@@ -198,8 +202,9 @@ class Avemo:
 
         try:
             info = media_io.probe(main)
+            self._within_limits(info, "media" if audio is None else "video")
             if audio is not None:
-                media_io.probe(audio)
+                self._within_limits(media_io.probe(audio), "audio")
             if not info.has_video and info.duration_s < self.limits["min_audio_s"]:
                 raise UnprocessableEntity(f"audio of {info.duration_s:.2f} s is too short; send at least "
                                           f"{self.limits['min_audio_s']} s (serve.min_audio_s)")
@@ -215,6 +220,19 @@ class Avemo:
         summary = {k: v for k, v in result.summary.items() if k != "file"}
         return {"clip": {d: summary[d] for d in self.pipeline.targets}, "streams": used, "notes": result.notes,
                 "summary": summary, "series": series, "model": self.meta["tag"]}
+
+    def _within_limits(self, info, kind: str) -> None:
+        """413 for media whose container promises more than the service decodes: checked from
+        the headers, before a frame is decoded (a few frames with timestamps stretched over hours
+        would otherwise hold a worker for that long)."""
+        lim = self.limits
+        if info.duration_s > lim["max_duration_s"]:
+            raise PayloadTooLarge(f"{kind}: lasts {info.duration_s:.0f} s, longer than {lim['max_duration_s']:.0f} s "
+                                  f"(serve.max_duration_s); send a shorter clip or run `avemo predict` on it")
+        frames = info.duration_s * (info.fps or 0.0) if info.has_video else 0.0
+        if frames > lim["max_video_frames"]:
+            raise PayloadTooLarge(f"{kind}: holds about {frames:.0f} video frames, more than {lim['max_video_frames']} "
+                                  f"(serve.max_video_frames); lower its frame rate or send a shorter clip")
 
     @bentoml.api
     def health(self) -> dict:
