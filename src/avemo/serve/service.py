@@ -165,10 +165,8 @@ class Avemo:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        from avemo.config import PredictConfig
+        from avemo.config import PredictConfig, ServeConfig
         from avemo.serve.pipeline import Pipeline
-
-        from avemo.config import ServeConfig
 
         stored = bentoml.models.get(MODEL_TAG)
         meta = stored.info.metadata
