@@ -68,3 +68,19 @@ def test_predict_on_a_real_speech_recording(args, tmp_path):
     doc = json.loads((tmp_path / "out" / "arctic_a0007.wav.json").read_text())
     assert doc["summary"]["streams"] == ["audio"] and doc["summary"]["face_rate"] is None
     assert np.isfinite([doc["summary"]["valence"], doc["summary"]["arousal"]]).all()
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_rotation_metadata_is_applied_before_face_tracking(rotation, args, tmp_path):
+    """A phone video: frames stored turned, with a display rotation. The face is only found
+    once the frames are turned upright."""
+    import real_media
+
+    k = round(rotation / 90)
+    frames = [np.ascontiguousarray(np.rot90(f, -k)) for f in real_media.still_frames(5.0, 10)]
+    path = real_media.write_video(tmp_path / "phone.mp4", frames, 10, np.resize(real_media.speech(), 5 * 16000),
+                                  16000, rotation=rotation)
+    res = runner.invoke(app, ["predict", str(path), *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "phone.mp4.json").read_text())["summary"]
+    assert summary["face_rate"] >= 0.9

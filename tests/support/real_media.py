@@ -129,9 +129,11 @@ def side_by_side(img: np.ndarray, seconds: float, fps: int, rng: np.random.Gener
         yield np.concatenate([half[ay:ay + height, ax:ax + w], mirror[by:by + height, bx:bx + w]], 1)
 
 
-def write_video(path: Path, frames, fps: int, audio: np.ndarray | None, sr: int, fmt: str = "mp4") -> Path:
+def write_video(path: Path, frames, fps: int, audio: np.ndarray | None, sr: int, fmt: str = "mp4",
+                rotation: int = 0) -> Path:
     """Frames (RGB uint8) and mono audio in a container: ``avi`` (MJPEG + PCM, like IEMOCAP's
-    dialog videos) or ``mp4`` (H.264 + AAC, like a phone's)."""
+    dialog videos) or ``mp4`` (H.264 + AAC, like a phone's). ``rotation``: a display-matrix
+    rotation (degrees counterclockwise) for players to apply, as phones write."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +144,8 @@ def write_video(path: Path, frames, fps: int, audio: np.ndarray | None, sr: int,
                 vs = out.add_stream("mjpeg" if fmt == "avi" else "libx264", rate=fps)
                 vs.width, vs.height = frame.shape[1], frame.shape[0]
                 vs.pix_fmt = "yuvj420p" if fmt == "avi" else "yuv420p"
+                if rotation:
+                    vs.set_display_rotation(rotation)
                 if audio is not None:
                     astream = out.add_stream("pcm_s16le" if fmt == "avi" else "aac", rate=sr, layout="mono")
             for packet in vs.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):

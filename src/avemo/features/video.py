@@ -59,6 +59,14 @@ def frame_span(start_s: float | None, end_s: float | None, fps: float) -> tuple[
     return i, j
 
 
+def upright(img: np.ndarray, frame) -> np.ndarray:
+    """A decoded frame turned the way it is meant to be shown. Phones store portrait video as
+    landscape frames plus a display-matrix rotation; ``frame.rotation`` is that angle (degrees,
+    counterclockwise), and the face detector only finds upright faces."""
+    k = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+
 def decode_segments(
     path: str | Path,
     segments: Sequence[tuple[float | None, float | None]],
@@ -92,7 +100,7 @@ def decode_segments(
                 continue
             if last is not None and idx >= last:
                 break
-            last_rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+            last_rgb = upright(reformatter.reformat(frame, format="rgb24").to_ndarray(), frame)
             for k, (i, j) in enumerate(spans):
                 if k not in buffers:
                     continue

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from avemo.features.audio import SAMPLE_RATE, load_audio
+from avemo.features.video import upright
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv")
@@ -321,7 +322,7 @@ def read_frames(
             if frame is not last[0]:  # a frame shown at several targets is converted once
                 img = reformatter.reformat(frame, format="gray", width=width, height=height,
                                            interpolation="AREA")
-                last = (frame, img.to_ndarray())
+                last = (frame, upright(img.to_ndarray(), frame))  # rotation metadata applied
             grey.append(last[1])
     if not grey:
         return _no_frames(height, width)
