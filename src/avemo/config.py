@@ -419,6 +419,7 @@ class ServeConfig(Section):
     # checked from the container's headers before anything is decoded: 413 above either
     max_duration_s: float = Field(default=600.0, gt=0)
     max_video_frames: int = Field(default=36000, ge=1)  # duration x frame rate (10 min at 60 fps)
+    max_request_s: float = Field(default=60.0, gt=0)   # 503 for a request still running after this
     report: str = "reports/package.json"
 
 

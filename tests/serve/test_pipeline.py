@@ -81,3 +81,14 @@ def test_a_model_with_utterance_stats_gets_the_raw_log_mel(fused_config):
     assert torch.equal(raw.audio_input(wave), mel)
     assert torch.allclose(plain.audio_input(wave), utterance_normalise(mel))
     assert set(raw.predict_clip(wave=wave)["fused"]) == {"valence", "arousal"}
+
+
+def test_a_file_over_its_time_budget_stops_between_chunks(model_dir, media_files):
+    import time
+
+    from avemo.serve.pipeline import OverBudget, Pipeline
+
+    pipe = Pipeline.from_dir(model_dir)
+    with pytest.raises(OverBudget, match="time budget"):
+        pipe.predict_file(media_files["av"], deadline=time.monotonic() - 1)
+    assert pipe.predict_file(media_files["av"], deadline=time.monotonic() + 60).summary["windows"] == 3

@@ -16,7 +16,7 @@ from avemo.config import Params
 from avemo.models import fused
 
 # serve.* settings that travel with the model as the service's limits
-LIMITS = ("max_upload_mb", "min_audio_s", "max_duration_s", "max_video_frames")
+LIMITS = ("max_upload_mb", "min_audio_s", "max_duration_s", "max_video_frames", "max_request_s")
 
 
 def use_home(p: Params) -> Path:

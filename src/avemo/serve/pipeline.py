@@ -15,6 +15,7 @@ with none raises :class:`NothingToPredict`, never a made-up number.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,10 @@ NARROW_BAND_HZ = 4000  # telephone-band audio (8 kHz sampling) holds next to not
 
 class NothingToPredict(ValueError):
     """No window of the file has usable audio or a detected face."""
+
+
+class OverBudget(RuntimeError):
+    """The file took longer than the caller's time budget (checked between chunks)."""
 
 
 @dataclass
@@ -124,9 +129,11 @@ class Pipeline:
     # ------------------------------------------------------------------ files
 
     def predict_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None,
-                     audio_path: str | Path | None = None) -> Result:
+                     audio_path: str | Path | None = None, deadline: float | None = None) -> Result:
         """Sliding-window predictions over an audio or video file; with ``audio_path``, the
-        audio comes from that file instead (a separate recording of the same scene)."""
+        audio comes from that file instead (a separate recording of the same scene). With
+        ``deadline`` (a ``time.monotonic()`` value), :class:`OverBudget` is raised after the
+        first chunk that ends past it."""
         s = self.settings
         info = media.probe(path)
         if audio_path is not None:
@@ -144,6 +151,9 @@ class Pipeline:
         for c in range(0, len(starts), per_chunk):
             chunk = starts[c : c + per_chunk]
             new, seen, power = self._chunk(path, info, chunk, audio_path or path)
+            if deadline is not None and time.monotonic() > deadline:
+                raise OverBudget(f"{path}: not finished within the time budget ({len(rows) + len(new)} of "
+                                 f"{len(starts)} windows done)")
             rows += new
             frames += seen
             band += power

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import time
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,12 @@ class PayloadTooLarge(BentoMLException):
 
 class UnsupportedMedia(BentoMLException):
     error_code = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+
+
+class ServiceUnavailable(BentoMLException):
+    """A request over its time budget: 503, answered by the service (never a 504 later)."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
 
 
 FILE_FIELDS = ("media", "audio", "video")
@@ -140,7 +147,7 @@ def _answered(call):
         return call()
     except BentoMLException as err:
         status = err.error_code.value
-        if status >= 500:
+        if status >= 500 and status != HTTPStatus.SERVICE_UNAVAILABLE:
             raise
         logger.info("refused with %d: %s", status, err)
         return JSONResponse({"error": str(err)}, status_code=status)
@@ -196,7 +203,7 @@ class Avemo:
 
     def _predict(self, main: Path, audio: Path | None = None) -> dict:
         from avemo.serve import media as media_io
-        from avemo.serve.pipeline import NothingToPredict
+        from avemo.serve.pipeline import NothingToPredict, OverBudget
 
         try:
             info = media_io.probe(main)
@@ -206,11 +213,16 @@ class Avemo:
             if not info.has_video and info.duration_s < self.limits["min_audio_s"]:
                 raise UnprocessableEntity(f"audio of {info.duration_s:.2f} s is too short; send at least "
                                           f"{self.limits['min_audio_s']} s (serve.min_audio_s)")
-            result = self.pipeline.predict_file(main, audio_path=audio)
+            result = self.pipeline.predict_file(main, audio_path=audio,
+                                                deadline=time.monotonic() + self.limits["max_request_s"])
         except media_io.MediaError as err:
             raise InvalidArgument(_public(str(err), main, audio)) from None
         except NothingToPredict as err:
             raise UnprocessableEntity(_public(str(err), main, audio)) from None
+        except OverBudget as err:
+            raise ServiceUnavailable(f"{_public(str(err), main, audio)} (serve.max_request_s "
+                                     f"{self.limits['max_request_s']:.0f} s); send a shorter clip, or run "
+                                     f"`avemo predict` on it") from None
         used = sorted(set(result.series["streams"]) - {"none"})
         if not used:
             raise UnprocessableEntity("nothing to predict from: no audio and no detectable face in the upload")
