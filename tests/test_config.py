@@ -87,3 +87,47 @@ def test_train_per_stream_value_needs_both_streams(raw_params):
     train = {**raw_params["train"], "max_epochs": {"visual": 30}}
     with pytest.raises(config.ConfigError, match="needs both audio and visual"):
         config.parse({**raw_params, "train": train})
+
+
+def _disagreements(default, raw, path: str, out: list) -> None:
+    """Where a config default (a value or a model instance) differs from params.yaml's ``raw``."""
+    from pydantic import BaseModel
+
+    if isinstance(default, BaseModel) and isinstance(raw, dict):
+        for name, field in type(default).model_fields.items():
+            key = field.alias or name
+            if key in raw:
+                _disagreements(getattr(default, name), raw[key], f"{path}.{key}", out)
+    elif default != raw:
+        out.append(f"{path}: config default {default!r}, params.yaml {raw!r}")
+
+
+def _walk(cls, raw: dict, path: str, out: list) -> None:
+    from pydantic import BaseModel
+
+    for name, field in cls.model_fields.items():
+        key = field.alias or name
+        if key not in raw:
+            continue
+        if field.is_required():  # no default to disagree with; its own fields may have some
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                _walk(field.annotation, raw[key], f"{path}.{key}", out)
+            continue
+        _disagreements(field.get_default(call_default_factory=True), raw[key], f"{path}.{key}", out)
+
+
+def test_params_yaml_and_the_config_defaults_agree(raw_params):
+    """One source of defaults: every setting params.yaml spells out equals the typed config's
+    default, so code that builds a section with its defaults runs what `dvc repro` runs."""
+    out: list[str] = []
+    _walk(config.Params, raw_params, "", out)
+    assert not out, "\n".join(out)
+
+
+def test_the_defaults_check_sees_a_disagreement(raw_params):
+    raw = {**raw_params, "train": {**raw_params["train"], "lr": 0.5},
+           "pretrain": {**raw_params["pretrain"], "visual": {**raw_params["pretrain"]["visual"], "epochs": 99}}}
+    out: list[str] = []
+    _walk(config.Params, raw, "", out)
+    assert out == [".train.lr: config default 0.003, params.yaml 0.5",
+                   ".pretrain.visual.epochs: config default 8, params.yaml 99"]
