@@ -1,5 +1,5 @@
 """`avemo bench`: one table of avemo beside its peers and the oracle (test split), and its
-speed -> ``reports/bench.json`` (DESIGN.md section 9) and ``reports/bench.md``."""
+speed -> ``reports/bench.json`` and ``reports/bench.md``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def accuracy(p: Params, test_ids, progress=None) -> dict:
 
 
 def checks(report: dict) -> dict:
-    """The figures issue 9 asks for, each with its target."""
+    """The bench's headline figures, each with the target it is held to."""
     acc, out = report["accuracy"], {}
     out["audio_arousal_minus_egemaps"] = acc["avemo_audio"]["ccc_arousal"] - acc["egemaps_ridge"]["ccc_arousal"]
     best_peer = max(acc[k]["ccc_mean"] for k in ("egemaps_ridge", "hog_ridge", "egemaps_hog_ridge"))
