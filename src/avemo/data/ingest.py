@@ -1,4 +1,4 @@
-"""The ingest stage: read the three corpora into manifests (DESIGN.md section 4)."""
+"""The ingest stage: read the three corpora into manifests."""
 
 from __future__ import annotations
 

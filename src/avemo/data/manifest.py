@@ -1,4 +1,4 @@
-"""The manifest: one parquet table per corpus, one row per clip (DESIGN.md section 4)."""
+"""The manifest: one parquet table per corpus, one row per clip."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Scores of valence/arousal(/dominance) predictions: CCC, PCC and RMSE per dimension.
 
 Computed with torchmetrics (``concordance_corrcoef``, ``pearson_corrcoef``, ``mean_squared_error``)
-in float64 and rounded to 4 decimals. Key names follow DESIGN §9: ``ccc_valence``,
+in float64 and rounded to 4 decimals. Key names: ``ccc_valence``,
 ``ccc_arousal``, ``ccc_mean`` (the mean over valence and arousal only, also when dominance is
 scored), and likewise ``pcc_*`` and ``rmse_*``; dominance adds ``*_dominance`` keys.
 

@@ -18,7 +18,7 @@ DIMS = ("valence", "arousal")
 
 
 def model_dirs(p: Params) -> dict[str, Path]:
-    """Report name -> run folder, for every model the pipeline trains (DESIGN.md section 9)."""
+    """Report name -> run folder, for every model the pipeline trains."""
     teacher, student = Path(p.teacher.out_dir), Path(p.student.out_dir)
     return {"audio": teacher / "audio", "visual": teacher / "visual",
             "student_audio": student / "audio", "student_visual": student / "visual",

@@ -3,7 +3,7 @@
 Every fusion takes, per stream, the stream model's frame embeddings ``h (B, T, D)``, their
 mask ``(B, T)`` and its own clip prediction ``u (B, K)``, plus ``present (B, 2)`` (audio,
 visual): which streams a sample has. A missing stream never contributes, so with one stream
-missing a fusion falls back to the other (DESIGN.md section 6).
+missing a fusion falls back to the other.
 
 - :class:`LateFusion`: per dimension, a softmax weight over the streams' predictions (fit on
   validation); a missing stream's weight goes to the present one.

@@ -5,7 +5,7 @@ the frozen encoder (ridge on the gold train split, test scores) beside the same 
 random encoder, and fine-tune it with ``pretrain.experiment.label_fraction`` of each training
 speaker's gold clips beside the same model trained from scratch on the same clips. For faces
 the configured objective is also run with the landmark auxiliary switched the other way, to
-tell whether it helps. Writes ``reports/ssl.json`` (DESIGN.md section 9); not a DVC stage, so
+tell whether it helps. Writes ``reports/ssl.json``; not a DVC stage, so
 the default ``dvc repro`` stays short."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Procedural cartoon faces for the synthetic emotion corpora (DESIGN.md section 5).
+"""Procedural cartoon faces for the synthetic emotion corpora.
 
 One call of :func:`render_face` draws one frame of a face whose expression follows a latent
 (valence, arousal) and returns the RGB image, 70 landmarks (the 68 iBUG-300W points in the
