@@ -242,7 +242,7 @@ def pseudo_experiment(
 ) -> None:
     """The label-efficiency experiment (not part of `dvc repro`): teacher vs student with each
     fraction in pseudo.experiment.fractions of the gold labels -> reports/pseudo.json and the
-    table in the README (pseudo.experiment.readme)."""
+    table in docs/pseudo-labels.md (pseudo.experiment.readme)."""
     from avemo.io import replace_block
     from avemo.pseudo import experiment as stage
     from avemo.pseudo import report

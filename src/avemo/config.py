@@ -307,7 +307,7 @@ class PseudoExperiment(Section):
     withheld_as_unlabelled: bool = True  # the train clips whose gold labels a run hides join the unlabelled pool
     out_dir: str = "models/pseudo_experiment"
     # the file whose <!-- label-efficiency:start/end --> block gets the table (null: none)
-    readme: str | None = "README.md"
+    readme: str | None = "docs/pseudo-labels.md"
 
 
 class PseudoConfig(Section):

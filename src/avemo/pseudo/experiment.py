@@ -126,7 +126,7 @@ def table(label_efficiency: dict) -> Table:
 
 
 def markdown(label_efficiency: dict) -> str:
-    """The table as markdown, with the seeds and each seed's gain: what the README shows."""
+    """The table as markdown, with the seeds and each seed's gain: what docs/pseudo-labels.md shows."""
     rows = ["| gold labels | stream | seeds | teacher | student | gain (per seed) | pseudo-labels sel. / rej. (labelled dims) |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for f, stream, te, st, gain, sel_rej, seeds, per in _rows(label_efficiency):
