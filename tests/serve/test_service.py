@@ -142,22 +142,10 @@ def test_wrong_form_fields_get_a_400_with_one_error_shape(server, media_files, r
 def test_a_file_whose_timestamps_claim_hours_is_refused_before_decoding(server, tmp_path):
     """Three frames stretched over an hour (1 KB): 413 from the container's duration, at once,
     not a worker held for minutes."""
-    from fractions import Fraction
-
-    import av
-    import numpy as np
+    from benchmarks.serve_load import stretched
 
     path = tmp_path / "stretched.mp4"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("mpeg4", rate=10)
-        vs.width, vs.height, vs.pix_fmt, vs.time_base = 64, 48, "yuv420p", Fraction(1, 10)
-        for k in range(3):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * k, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = k * 18000, Fraction(1, 10)  # at 0 s, 30 min and 60 min
-            for packet in vs.encode(frame):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
+    stretched(path)
     r = _post(server, "predict", media=path)
     assert r.status_code == 413, r.text
     assert "serve.max_duration_s" in r.json()["error"] and r.elapsed.total_seconds() < 10
