@@ -12,7 +12,7 @@ uv:
 # --compile-bytecode: every `avemo <stage>` process imports torch, Lightning and MLflow; without
 # .pyc files (uv does not write them by default) each start recompiles them (about 15 s)
 install: uv
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen --extra all --compile-bytecode
 
 run: install
 	$(RUN) dvc repro

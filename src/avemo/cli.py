@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from avemo import config
@@ -22,6 +23,29 @@ app = typer.Typer(
 console = Console(stderr=True)
 ParamsOpt = Annotated[Path, typer.Option("--params", "-p", help="params file to read settings from")]
 StreamsOpt = Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")]
+
+
+# the extras each command needs beyond the core install (predict, pull, release, summary)
+NEEDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(["synthesize", "ingest", "validate", "features", "pretrain-audio", "pretrain-visual",
+                     "ssl-experiment", "teacher", "pseudo-label", "student", "fuse", "evaluate"],
+                    ("pipeline",)),
+    "pseudo-experiment": ("pipeline", "track"),
+    **dict.fromkeys(["register", "promote", "rollback"], ("pipeline", "track")),
+    "package": ("track", "serve"),
+    "bench": ("pipeline", "bench"),
+}
+
+
+@app.callback()
+def _needs(ctx: typer.Context) -> None:
+    """Before a command runs: exit 1 naming the extras it needs that the install lacks."""
+    from avemo.extras import MissingExtra, require
+
+    try:
+        require(*NEEDS.get(ctx.invoked_subcommand or "", ()))
+    except MissingExtra as err:
+        _fail(escape(str(err)))
 
 
 def _load(params: Path) -> config.Params:
@@ -528,3 +552,19 @@ def summary(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+def main() -> None:
+    """The ``avemo`` entry point: the app, where a module that only an extra installs, missing
+    at run time, exits 1 naming the extra."""
+    from avemo.extras import install_hint, providing
+
+    try:
+        app()
+    except ModuleNotFoundError as err:
+        extra = providing(err.name or "")
+        if extra is None:
+            raise
+        console.print(escape(f"error: this command needs {err.name!r}, which the core install leaves out; "
+                             f"install the {extra!r} extra: {install_hint([extra])}"), style="red")
+        raise SystemExit(1) from None
