@@ -37,18 +37,16 @@ import psutil
 import soundfile as sf
 import typer
 
-from avemo import config
+from avemo import config, media
 from avemo.data.synthetic.media import write_avi
-from avemo.features.video import read_frames
 from avemo.io import write_json
-from avemo.serve import media
 
 
 def clips(p: config.Params, out: Path) -> dict[str, tuple[str, bytes]]:
     """The good 4 s clip and the bad uploads, as (file name, bytes)."""
     session = sorted(Path(p.ingest.iemocap).glob("Session*"))[-1]
     avi = sorted((session / "dialog/avi/DivX").glob("*.avi"))[0]
-    frames, fps = read_frames(avi, 0.0, 4.0)
+    frames, fps = media.read_rgb(avi, 0.0, 4.0)
     write_avi(out / "clip.avi", iter(frames), round(fps), media.read_audio(avi, 0.0, 4.0), 16000)
     sf.write(out / "short.wav", media.read_audio(avi, 0.0, 0.2), 16000)
     wall = np.full_like(frames, 120)

@@ -327,7 +327,7 @@ def predict(
 ) -> None:
     """Valence and arousal over time for any audio or video file: sliding windows through the
     fused model -> <out>/<name>.csv|json and <name>.png. A missing stream falls back to the other."""
-    from avemo.serve import media
+    from avemo import media
     from avemo.serve import predict as stage
 
     p = _load(params)
@@ -453,8 +453,8 @@ def pull(
 ) -> None:
     """Load a released model (offline: from the local Hub cache only) into the inference
     pipeline; print its metadata, and with --predict the clip-level summary of a file."""
+    from avemo import media
     from avemo.hub import release as hub
-    from avemo.serve import media
 
     p = _load(params)
     try:

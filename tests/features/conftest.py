@@ -59,14 +59,6 @@ def wav_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def sph_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
-    """A 3 s NIST SPHERE talk; returns (path, the samples as read back whole)."""
-    path = tmp_path / "talk.sph"
-    sf.write(path, speech_like(3.0, seed=1), SR, format="NIST", subtype="PCM_16")
-    return path, sf.read(path, dtype="float32")[0]
-
-
 @dataclass
 class TinyCorpus:
     params: config.Params

@@ -2,10 +2,10 @@ import time
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from avemo.features import audio
+from avemo.media import load_audio
 
 SR = audio.SAMPLE_RATE
 
@@ -28,7 +28,7 @@ def test_log_mel_is_time_major_one_frame_per_hop(seconds):
 
 
 def test_log_mel_accepts_path_array_and_tensor_identically(wav_file):
-    x = audio.load_audio(wav_file)
+    x = load_audio(wav_file)
     from_path = audio.log_mel(wav_file)
     assert torch.equal(from_path, audio.log_mel(str(wav_file)))
     assert torch.equal(from_path, audio.log_mel(x))
@@ -44,24 +44,6 @@ def test_louder_signal_has_higher_mean_log_mel_and_silence_hits_the_floor():
 def test_log_mel_rejects_multichannel_arrays():
     with pytest.raises(ValueError, match="mono"):
         audio.log_mel(np.zeros((2, SR), np.float32))
-
-
-def test_load_audio_reads_only_the_segment_of_a_sphere_file(sph_file):
-    path, whole = sph_file
-    seg = audio.load_audio(path, start_s=0.5, end_s=1.25)
-    assert seg.dtype == np.float32 and seg.shape == (int(0.75 * SR),)
-    np.testing.assert_array_equal(seg, whole[int(0.5 * SR) : int(1.25 * SR)])
-    assert audio.load_audio(path, start_s=2.5, end_s=9.0).shape == (int(0.5 * SR),)  # clipped at the end
-    assert audio.load_audio(path, end_s=0.1).shape == (int(0.1 * SR),)
-
-
-def test_load_audio_resamples_and_downmixes(tmp_path):
-    path = tmp_path / "stereo8k.wav"
-    left = _noise(1.0, 0.2)[::2]
-    sf.write(path, np.stack([left, np.zeros_like(left)], 1), 8000, subtype="FLOAT")
-    x = audio.load_audio(path)
-    assert x.shape == (SR,) and x.dtype == np.float32
-    assert np.isclose(np.sqrt(np.mean(x**2)), np.sqrt(np.mean(left**2)) / 2, rtol=0.1)  # mean of L and R
 
 
 def test_normalisations():

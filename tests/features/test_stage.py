@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
+from avemo import media
 from avemo.data import manifest
 from avemo.features import audio, stage, store
 
@@ -54,7 +55,7 @@ def test_stream_shapes_dtypes_and_lengths(built, tiny_corpus):
     assert iemo.index["face_rate"].between(0, 1).all()
     ted = store.read(cfg.out_dir, "tedlium", "unlabelled")
     seg = ted.index.iloc[0]
-    x = audio.load_audio(f"{tiny_corpus.roots['tedlium']}/{seg.audio_path}", seg.start_s, seg.end_s)
+    x = media.load_audio(f"{tiny_corpus.roots['tedlium']}/{seg.audio_path}", seg.start_s, seg.end_s)
     assert torch.allclose(ted.get("audio", 0).float(), audio.log_mel(x), atol=0.02)
     faces = store.read(cfg.out_dir, "facesynthetics", "unlabelled")
     assert (faces.lengths("video") == 1).all()

@@ -1,9 +1,7 @@
-import cv2
 import numpy as np
 import pytest
 
 from avemo.config import VideoFeatures
-from avemo.data.synthetic import media
 from avemo.features import video
 
 
@@ -80,49 +78,6 @@ def test_speaker_half():
     assert video.speaker_half(frames, "right").min() == 255
     with pytest.raises(ValueError):
         video.speaker_half(frames, "top")
-
-
-@pytest.fixture
-def dialog_avi(tmp_path, face_clip):
-    """4 s at 10 fps; frame k carries its index in the top-left pixel block."""
-    frames = []
-    for k in range(40):
-        f = face_clip.frames[k % len(face_clip.frames)][:96, :128].copy()
-        f[:16, :16] = 6 * k
-        frames.append(f)
-    path = tmp_path / "dialog.avi"
-    media.write_avi(path, frames, 10, np.zeros(4 * 16000, np.float32), 16000)
-    return path
-
-
-def _index(frames: np.ndarray) -> list[int]:
-    return [round(float(f[4:12, 4:12].mean()) / 6) for f in frames]
-
-
-def test_read_frames_segment_of_a_video(dialog_avi):
-    frames, fps = video.read_frames(dialog_avi, 1.0, 2.0)
-    assert fps == 10 and frames.dtype == np.uint8 and frames.shape == (10, 96, 128, 3)
-    assert _index(frames) == list(range(10, 20))
-    whole, _ = video.read_frames(dialog_avi)
-    assert len(whole) == 40
-    assert _index(video.read_frames(dialog_avi, 3.5, 9.0)[0]) == list(range(35, 40))
-
-
-def test_decode_segments_once_for_overlapping_segments(dialog_avi):
-    segments = [(2.0, 2.6), (0.5, 1.0), (0.8, 2.2), (3.9, 4.4)]
-    got = dict(video.decode_segments(dialog_avi, segments, fn=lambda k, rgb: video.to_grey(rgb[None])[0]))
-    assert sorted(got) == [0, 1, 2, 3]
-    assert got[0].ndim == 3  # grey, through fn
-    assert [_index(got[k][..., None].repeat(3, -1)) for k in range(4)] == [
-        list(range(20, 26)), list(range(5, 10)), list(range(8, 22)), [39]]
-
-
-def test_read_frames_of_an_image(tmp_path, face_clip):
-    path = tmp_path / "000001.png"
-    cv2.imwrite(str(path), cv2.cvtColor(face_clip.frames[0], cv2.COLOR_RGB2BGR))
-    frames, fps = video.read_frames(path)
-    assert fps == 0.0 and frames.shape == (1, *face_clip.frames[0].shape)
-    np.testing.assert_array_equal(frames[0], face_clip.frames[0])
 
 
 def test_unknown_cascade_is_a_clear_error():

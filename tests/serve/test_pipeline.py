@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from avemo.config import PredictConfig
-from avemo.serve.media import MediaError
+from avemo.media import MediaError
 from avemo.serve.pipeline import Pipeline, windows
 
 

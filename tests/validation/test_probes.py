@@ -68,6 +68,37 @@ def test_bad_video(files: Path, name):
     assert len(problems) == 1 and problems[0][0] in ("readable", "frames")
 
 
+@pytest.mark.parametrize("name, error", [
+    ("random.avi", "InvalidDataError: Invalid data found when processing input"),
+    ("missing.avi", "FileNotFoundError: No such file or directory"),
+])
+def test_a_video_that_does_not_open_is_unreadable_with_ffmpegs_reason(files: Path, name, error):
+    """The shared opener raises MediaError; the probe reports FFmpeg's own error, without the path."""
+    assert probes.probe_video(files / name, 3) == [("readable", None, f"cannot be opened as video ({error})")]
+
+
+def test_cover_art_is_no_video_stream(files: Path, tmp_path):
+    from tiny_clips import write_cover_art
+
+    assert probes.probe_video(write_cover_art(tmp_path / "song.mp4"), 3) == [("readable", None, "has no video stream")]
+    assert probes.probe_video(files / "ok.wav", 3) == [("readable", None, "has no video stream")]
+
+
+@pytest.mark.parametrize("name, check, value, reason", [
+    ("empty.png", "image", None, "cannot be decoded as an image"),
+    ("rgba.png", "image", 4, "has 4 channel(s) (16, 16, 4), expected a 3-channel colour image"),
+])
+def test_image_problems(files: Path, tmp_path, name, check, value, reason):
+    (tmp_path / "empty.png").write_bytes(b"")
+    cv2.imwrite(str(tmp_path / "rgba.png"), np.full((16, 16, 4), 128, np.uint8))
+    assert probes.probe_image(tmp_path / name) == [(check, value, reason)]
+
+
+def test_an_image_that_cannot_be_read_is_unreadable(tmp_path):
+    [(check, value, reason)] = probes.probe_image(tmp_path)  # a folder
+    assert (check, value) == ("readable", None) and reason.startswith("cannot be read (IsADirectoryError: ")
+
+
 @pytest.mark.parametrize("name, words", [("grey.png", "1 channel"), ("random.png", "cannot")])
 def test_bad_image(files: Path, name, words):
     problems = probes.probe_image(files / name)

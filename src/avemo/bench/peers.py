@@ -29,7 +29,7 @@ def egemaps(split: store.Split, root: str | Path, progress: Callable[[], None] |
     """``(clips, 88)`` eGeMAPSv02 functionals of each utterance's wav."""
     import opensmile
 
-    from avemo.features.audio import SAMPLE_RATE, load_audio
+    from avemo.media import SAMPLE_RATE, load_audio
 
     smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
                             feature_level=opensmile.FeatureLevel.Functionals)

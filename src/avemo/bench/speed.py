@@ -21,7 +21,8 @@ def audio_features(paths: list[Path], n_mels: int = 64) -> dict:
     openSMILE eGeMAPSv02 functionals (read + features) on the same files."""
     import opensmile
 
-    from avemo.features.audio import SAMPLE_RATE, load_audio, log_mel
+    from avemo.features.audio import log_mel
+    from avemo.media import SAMPLE_RATE, load_audio
 
     smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
                             feature_level=opensmile.FeatureLevel.Functionals)
@@ -41,13 +42,12 @@ def audio_features(paths: list[Path], n_mels: int = 64) -> dict:
 
 def looped_video(p: config.Params, seconds: float, out: Path) -> Path:
     """A test-split dialog of the embedded corpus (both actors, its audio) looped to ``seconds``."""
+    from avemo import media
     from avemo.data.synthetic.media import write_avi
-    from avemo.features.video import read_frames
-    from avemo.serve import media
 
     session = sorted(Path(p.ingest.iemocap).glob("Session*"))[-1]
     avi = sorted((session / "dialog/avi/DivX").glob("*.avi"))[0]
-    frames, fps = read_frames(avi)
+    frames, fps = media.read_rgb(avi)
     wave = media.read_audio(avi, 0.0, media.probe(avi).duration_s)
     looped = (frames[k % len(frames)] for k in range(round(seconds * fps)))  # streamed, never stacked
     write_avi(out, looped, round(fps), np.resize(wave, round(seconds * 16000)), 16000)

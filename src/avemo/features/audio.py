@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 import torchaudio
 
-SAMPLE_RATE = 16000
+from avemo.media.audio import SAMPLE_RATE, load_audio
+
 N_MELS = 64
 WIN_MS = 25.0
 HOP_MS = 10.0
@@ -38,24 +38,6 @@ def n_fft_for(win_length: int) -> int:
 WIN_LENGTH = ms_to_samples(WIN_MS)  # 400 samples
 HOP_LENGTH = ms_to_samples(HOP_MS)  # 160 samples
 N_FFT = n_fft_for(WIN_LENGTH)  # 512
-
-
-def load_audio(
-    path: str | Path, start_s: float | None = None, end_s: float | None = None, sr: int = SAMPLE_RATE
-) -> np.ndarray:
-    """Read ``[start_s, end_s)`` of an audio file (WAV, FLAC, NIST SPHERE ...) as float32 mono
-    ``(samples,)`` at ``sr``. Only that segment is read; stereo is averaged; another rate is
-    resampled. ``None`` means the file's start / end."""
-    with sf.SoundFile(str(path)) as f:
-        rate, total = f.samplerate, f.frames
-        i = 0 if start_s is None else min(max(0, round(start_s * rate)), total)
-        j = total if end_s is None else min(max(i, round(end_s * rate)), total)
-        f.seek(i)
-        x = f.read(j - i, dtype="float32", always_2d=True)
-    x = x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
-    if rate != sr and x.size:
-        x = torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(x)), rate, sr).numpy()
-    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 @lru_cache(maxsize=8)

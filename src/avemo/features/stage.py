@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from avemo import media
 from avemo.config import FeaturesConfig
 from avemo.data import facesynthetics, manifest
 from avemo.data.errors import IngestError
@@ -152,7 +153,7 @@ def tasks(cfg: FeaturesConfig, manifests: dict[str, pd.DataFrame], roots: dict[s
 
 def _audio(clip: Clip, segment: bool, cfg: FeaturesConfig, out: Out) -> None:
     t0 = time.perf_counter()
-    x = audio.load_audio(clip.audio, clip.start_s if segment else None, clip.end_s if segment else None)
+    x = media.load_audio(clip.audio, clip.start_s if segment else None, clip.end_s if segment else None)
     t1 = time.perf_counter()
     mel = audio.log_mel(x, cfg.audio.n_mels, cfg.audio.win_ms, cfg.audio.hop_ms)
     t2 = time.perf_counter()
@@ -172,7 +173,7 @@ def extract(task: Task, cfg: FeaturesConfig) -> list[Out]:
     px = cfg.video.crop_px
     if task.corpus == "facesynthetics":
         for c in task.clips:
-            grey = video.to_grey(video.read_image(c.video))[None]
+            grey = video.to_grey(media.read_image(c.video))[None]
             o = outs[c.row]
             boxes, o.detected = tracker.track(grey)
             o.video = video.crop_faces(grey, boxes, px)
@@ -183,7 +184,7 @@ def extract(task: Task, cfg: FeaturesConfig) -> list[Out]:
     def half(k: int, rgb: np.ndarray) -> np.ndarray:  # keep only the speaker's grey half
         return video.to_grey(video.speaker_half(rgb[None], clips[k].side)[0])
 
-    for k, grey in video.decode_segments(clips[0].video, [(c.start_s, c.end_s) for c in clips], fn=half):
+    for k, grey in media.decode_segments(clips[0].video, [(c.start_s, c.end_s) for c in clips], fn=half):
         o = outs[clips[k].row]
         boxes, o.detected = tracker.track(grey)
         o.video = video.crop_faces(grey, boxes, px)

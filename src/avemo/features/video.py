@@ -1,4 +1,5 @@
-"""Visual front-end: decode (PyAV / OpenCV) -> grey frames -> Haar face track -> face crops.
+"""Visual front-end: frames -> grey frames -> Haar face track -> face crops (decoding the
+frames is :mod:`avemo.media`'s).
 
 Shapes: RGB frames ``(T, H, W, 3)`` uint8; grey frames ``(T, H, W)`` uint8; boxes ``(T, 4)``
 float ``(x0, y0, x1, y1)`` in pixels (square, may reach outside the frame); crops
@@ -15,7 +16,6 @@ clip has a detection fall back to a centred square of side ``min(H, W)``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -23,7 +23,6 @@ import numpy as np
 
 from avemo.config import VideoFeatures
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 DEFAULT_CASCADE = "haarcascade_frontalface_alt2.xml"
 SCALE_FACTOR = 1.1  # Haar pyramid step
 # detection passes, tried in order until one finds a face: (histogram-equalise?, minNeighbors).
@@ -33,109 +32,6 @@ PASSES = ((False, 3), (False, 1), (True, 1))
 DETECT_MAX_PX = 240  # frames taller than this are downscaled for detection only
 PRIOR_REACH = 1.0  # search radius around the previous frame's face, in face sides
 PRIOR_SIZE = 1.3  # face size change allowed between consecutive frames (factor)
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def _is_image(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """One image as RGB uint8 ``(H, W, 3)``."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise ValueError(f"{path}: cannot be decoded as an image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def frame_span(start_s: float | None, end_s: float | None, fps: float) -> tuple[int, int | None]:
-    """Frame indices ``[i, j)`` of a time segment: frames whose display interval is centred
-    in ``[start_s, end_s)``, at least one frame. ``None`` is the clip's start / end."""
-    i = 0 if start_s is None else max(0, round(start_s * fps))
-    j = None if end_s is None else max(i + 1, round(end_s * fps))
-    return i, j
-
-
-def upright(img: np.ndarray, frame) -> np.ndarray:
-    """A decoded frame turned the way it is meant to be shown. Phones store portrait video as
-    landscape frames plus a display-matrix rotation; ``frame.rotation`` is that angle (degrees,
-    counterclockwise), and the face detector only finds upright faces."""
-    k = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-    return np.ascontiguousarray(np.rot90(img, k)) if k else img
-
-
-def decode_segments(
-    path: str | Path,
-    segments: Sequence[tuple[float | None, float | None]],
-    fn: Callable[[int, np.ndarray], np.ndarray] | None = None,
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Decode a video once for many time segments; yield ``(k, frames)`` for segment ``k`` as
-    soon as its last frame is decoded (segments may overlap, in any order). ``frames`` stacks
-    ``fn(k, rgb)`` per frame (default: the RGB frame itself), so a caller can keep only what
-    it needs (e.g. one grey half) and memory stays bounded by the open segments. The decoder
-    seeks to the earliest start and stops after the latest end. A segment past the end of
-    the stream gets the last frame."""
-    import av
-    from av.video.reformatter import VideoReformatter
-
-    reformatter = VideoReformatter()  # one shared converter: ~30x faster than frame.to_ndarray
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
-        spans = [frame_span(s, e, fps) for s, e in segments]
-        first = min((i for i, _ in spans), default=0)
-        last = None if any(j is None for _, j in spans) else max(j for _, j in spans)
-        buffers: dict[int, list[np.ndarray]] = {k: [] for k in range(len(spans))}
-        tb = float(stream.time_base) if stream.time_base else 1.0 / fps
-        if first > 0:
-            container.seek(int(max(0.0, (first - 1) / fps) / tb), stream=stream, backward=True)
-        idx, last_rgb = -1, None
-        for frame in container.decode(stream):
-            idx = round(frame.pts * tb * fps) if frame.pts is not None else idx + 1
-            if idx < first:
-                continue
-            if last is not None and idx >= last:
-                break
-            last_rgb = upright(reformatter.reformat(frame, format="rgb24").to_ndarray(), frame)
-            for k, (i, j) in enumerate(spans):
-                if k not in buffers:
-                    continue
-                if i <= idx and (j is None or idx < j):
-                    buffers[k].append(last_rgb if fn is None else fn(k, last_rgb))
-                if j is not None and idx >= j - 1:  # complete (a dropped frame may skip j - 1)
-                    frames = buffers.pop(k) or [last_rgb if fn is None else fn(k, last_rgb)]
-                    yield k, np.stack(frames)
-        for k in sorted(buffers):  # open-ended or past the end of the stream
-            frames = buffers.pop(k)
-            if not frames:
-                if last_rgb is None:
-                    raise ValueError(f"{path}: no video frames decoded for segment {segments[k]}")
-                frames = [last_rgb if fn is None else fn(k, last_rgb)]
-            yield k, np.stack(frames)
-
-
-def video_fps(path: str | Path) -> float:
-    import av
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return float(stream.average_rate or stream.guessed_rate or 25)
-
-
-def read_frames(
-    path: str | Path, start_s: float | None = None, end_s: float | None = None
-) -> tuple[np.ndarray, float]:
-    """``(frames uint8 (T, H, W, 3) RGB, fps)`` of ``[start_s, end_s)`` of a video (seeks near
-    the start, decodes to the end), or of a still image (T = 1, fps = 0.0)."""
-    if _is_image(path):
-        return read_image(path)[None], 0.0
-    fps = video_fps(path)
-    [(_, frames)] = list(decode_segments(path, [(start_s, end_s)]))
-    return frames, fps
 
 
 # --------------------------------------------------------------------------- frames

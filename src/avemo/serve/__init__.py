@@ -1,1 +1,1 @@
-"""Serving: read user media (probe, time-span readers) and run the trained models on it."""
+"""Serving: run the trained models on user media (read through :mod:`avemo.media`)."""

@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from avemo import media
 from avemo.config import PredictConfig, VideoFeatures
 from avemo.features import audio as audio_fe
 from avemo.features import video as video_fe
 from avemo.models import fused
 from avemo.models.batch import pad
-from avemo.serve import media
 
 DIMS = ("valence", "arousal")
 MIN_AUDIO_FRAMES = 8  # log-mel frames (80 ms at a 10 ms hop): shorter windows are predicted without audio

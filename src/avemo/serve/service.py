@@ -202,7 +202,7 @@ class Avemo:
         return _answered(lambda: self._predict(self._checked(video, "video"), self._checked(audio, "audio")))
 
     def _predict(self, main: Path, audio: Path | None = None) -> dict:
-        from avemo.serve import media as media_io
+        from avemo import media as media_io
         from avemo.serve.pipeline import NothingToPredict, OverBudget
 
         try:

@@ -36,8 +36,11 @@ import numpy as np
 import pandas as pd
 
 from avemo.config import ValidateConfig
+from avemo.media import IMAGE_SUFFIXES, MediaError
+from avemo.media.container import container, seek, video_stream
+from avemo.media.image import decode_image
+from avemo.media.probe import declared_duration
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 BLOCK = 1 << 16
 IN_FLIGHT_PER_WORKER = 16  # files submitted ahead of the workers: memory stays flat in the file count
 SEGMENTED = ("tedlium",)  # corpora whose rows are segments of a longer file (start/end are offsets)
@@ -198,22 +201,11 @@ def _spans(job: FileJob, seconds: float, tolerance: float) -> list[Problem]:
 # --- video and images --------------------------------------------------------------------
 
 
-def _declared_duration(container, stream) -> float | None:
-    """Seconds the headers promise: frame count / rate, else the stream or container duration."""
-    if stream.frames and stream.average_rate:
-        return float(stream.frames / stream.average_rate)
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / 1_000_000
-    return None
-
-
-def _frame_at(container, stream, t: float, max_frames: int):
+def _frame_at(opened, stream, t: float, max_frames: int):
     """Seek to the keyframe before ``t`` and decode forward to the frame showing ``t``."""
-    container.seek(int(t / stream.time_base), stream=stream, backward=True, any_frame=False)
+    seek(opened, stream, t)
     step = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
-    for k, frame in enumerate(container.decode(stream)):
+    for k, frame in enumerate(opened.decode(stream)):
         _check_frame(frame)
         if frame.time is None or frame.time >= t - step or k >= max_frames:
             return frame
@@ -226,21 +218,24 @@ def probe_video(path: str | Path, frames: int) -> list[Problem]:
     Each sample seeks to its time and decodes up to the frame shown then, so a file cut
     short (its headers promise more than it holds) fails at the first unreachable sample.
     """
-    import av
+    try:
+        with container(path) as opened:
+            return _sample_frames(opened, frames)
+    except Exception as err:  # opening failed; the opener's MediaError carries FFmpeg's error
+        cause = err.__cause__ if isinstance(err, MediaError) and err.__cause__ is not None else err
+        return [("readable", None, f"cannot be opened as video ({_why(cause)})")]
 
-    path = Path(path)
+
+def _sample_frames(opened, frames: int) -> list[Problem]:
+    """:func:`probe_video`'s checks on an open container (every error is a problem)."""
     try:
-        container = av.open(str(path))
-    except Exception as err:
-        return [("readable", None, f"cannot be opened as video ({_why(err)})")]
-    try:
-        if not container.streams.video:
+        stream = video_stream(opened)
+        if stream is None:
             return [("readable", None, "has no video stream")]
-        stream = container.streams.video[0]
-        duration = _declared_duration(container, stream)
+        duration = declared_duration(opened, stream)
         if not duration or duration <= 0 or not stream.time_base:
             got = 0
-            for frame in container.decode(stream):
+            for frame in opened.decode(stream):
                 _check_frame(frame)
                 got += 1
                 if got >= frames:
@@ -251,7 +246,7 @@ def probe_video(path: str | Path, frames: int) -> list[Problem]:
         for i in range(frames):
             t = (i + 0.5) * duration / frames
             try:
-                frame = _frame_at(container, stream, t, max_frames)
+                frame = _frame_at(opened, stream, t, max_frames)
             except Exception as err:
                 return [("frames", round(t, 3), f"frame at {t:.2f} s does not decode "
                                                 f"({_why(err)})")]
@@ -262,8 +257,6 @@ def probe_video(path: str | Path, frames: int) -> list[Problem]:
         return []
     except Exception as err:
         return [("readable", None, f"cannot be decoded ({_why(err)})")]
-    finally:
-        container.close()
 
 
 def _why(err: Exception) -> str:
@@ -300,11 +293,8 @@ def probe_landmarks(image: str | Path) -> list[Problem]:
 
 def probe_image(path: str | Path) -> list[Problem]:
     """Decode with OpenCV; it must give a 3-channel (BGR) image."""
-    import cv2
-
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        img = decode_image(path, unchanged=True)
     except Exception as err:
         return [("readable", None, f"cannot be read ({type(err).__name__}: {err})")]
     if img is None:
