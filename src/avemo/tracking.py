@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from avemo.console import quiet_third_party
+
 if TYPE_CHECKING:
     from pytorch_lightning.loggers import Logger
 
@@ -207,6 +209,7 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
     """
     from pytorch_lightning.loggers import CometLogger, MLFlowLogger
 
+    quiet_third_party()  # MLflow's database set-up, Comet's import-order warning and archiving steps
     _import_mlflow()
     run_dir = Path(run_dir)
     flat = flatten_params(params)
