@@ -8,6 +8,7 @@ import socket
 import zipfile
 from pathlib import Path
 
+import comet_archive
 import pandas as pd
 import pytest
 
@@ -204,13 +205,13 @@ def test_comet_offline_archive_has_metrics_params_assets(tracked_run):
     assert zip_path is not None and zip_path.is_file()
     assert zip_path.parent == (tracked_run["run_dir"] / "comet").resolve()
     assert tracked_run["again"] == zip_path
-    metrics = tracking.comet_archive_metrics(zip_path)
+    metrics = comet_archive.metrics(zip_path)
     assert [round(v, 4) for v in metrics["val/ccc_mean"]] == [0.25, 0.75]
     assert len(metrics["train/loss"]) == 2
     assert metrics["test/ccc_mean"] == [0.5]
-    params = tracking.comet_archive_params(zip_path)
+    params = comet_archive.params(zip_path)
     assert params["train.lr"] == 0.002 and params["seed"] == 7
-    assets = tracking.comet_archive_assets(zip_path)
+    assets = comet_archive.assets(zip_path)
     assert set(assets) == {"training_curves.png", "model.safetensors"}
     weights = (tracked_run["run_dir"] / "model.safetensors").read_bytes()
     with zipfile.ZipFile(zip_path) as zf:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from avemo import config
+from avemo.console import quiet_third_party
 
 app = typer.Typer(
     help="avemo: audio-visual emotion recognition in the valence-arousal space.",
@@ -21,6 +22,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+SUMMARY_WIDTH = 120  # columns of `avemo summary` when its output is not a terminal
+
+
+@app.callback()
+def _quiet() -> None:
+    """Every command: avemo's own output, without third-party chatter."""
+    quiet_third_party()
+
+
 ParamsOpt = Annotated[Path, typer.Option("--params", "-p", help="params file to read settings from")]
 StreamsOpt = Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")]
 
@@ -547,7 +557,10 @@ def summary(params: ParamsOpt = Path(config.DEFAULT_PARAMS)) -> None:
     """Print the results table from the reports the pipeline left behind."""
     from avemo import summary as mod
 
-    Console().print(mod.table(_load(params)))
+    out = Console()
+    if not out.is_terminal:  # a pipe or a CI log: no terminal to fit, so no 80-column default either
+        out = Console(width=max(out.width, SUMMARY_WIDTH))
+    out.print(mod.table(_load(params)))
 
 
 if __name__ == "__main__":

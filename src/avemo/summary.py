@@ -1,4 +1,8 @@
-"""The results table `make run` prints: read back from the reports the pipeline wrote."""
+"""The results table `make run` prints: read back from the reports the pipeline wrote.
+
+Every table fits a 100-column console without wrapping a cell: few columns (a table with
+many figures per model lists the figures as rows), short titles, the report's path as caption.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ def table(params: Params) -> Group:
     corpus = _load(params.synthesize.report) if params.synthesize.generate else None
     if corpus:
         t = Table(title=f"Embedded corpora ({corpus['size']}, seed {corpus['seed']}, "
-                  f"generated in {corpus['generation_s']:.0f} s) — {params.synthesize.report}")
+                  f"generated in {corpus['generation_s']:.0f} s)", caption=params.synthesize.report)
         t.add_column("figure")
         t.add_column("value", justify="right")
         c = corpus["counts"]
@@ -39,7 +43,7 @@ def table(params: Params) -> Group:
         parts.append(t)
     val = _load(params.validate_.report)
     if val:
-        t = Table(title=f"Data validation — {params.validate_.report}")
+        t = Table(title="Data validation", caption=params.validate_.report)
         t.add_column("figure")
         t.add_column("value", justify="right")
         t.add_row("success", "[green]yes[/green]" if val["success"] else "[red]no[/red]")
@@ -66,7 +70,7 @@ def table(params: Params) -> Group:
 def metrics_table(report: dict, source: str = "") -> Table:
     """Test-split CCC/PCC/RMSE per model, with the oracle (the ceiling) on the first row where
     the corpus carries a hidden truth."""
-    t = Table(title=f"Models on the test split (CCC / PCC / RMSE) {('— ' + source) if source else ''}")
+    t = Table(title="Models on the test split (CCC / PCC / RMSE)", caption=source or None)
     t.add_column("model")
     for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "pcc_mean", "rmse_mean"):
         t.add_column(k, justify="right")
@@ -78,22 +82,25 @@ def metrics_table(report: dict, source: str = "") -> Table:
 
 
 def modes_table(report: dict, source: str = "") -> Table:
-    """Each fused model's test CCC mean (valence / arousal) under every evaluation mode."""
+    """Each fused model's test CCC mean (valence / arousal) under every evaluation mode: a row
+    per mode, a column per model."""
+    models = list(report["modes"])
     modes = list(next(iter(report["modes"].values())))
-    t = Table(title=f"Fused models by test condition (CCC mean; valence / arousal) {('— ' + source) if source else ''}")
-    t.add_column("model")
+    t = Table(title="Fused models by test condition (CCC mean; valence / arousal)", caption=source or None)
+    t.add_column("condition")
+    for name in models:
+        t.add_column(name, justify="right")
     for m in modes:
-        t.add_column(m, justify="right")
-    for name, by_mode in report["modes"].items():
-        t.add_row(name, *(f"{by_mode[m]['ccc_mean']:.3f} ({by_mode[m]['ccc_valence']:.2f} / "
-                          f"{by_mode[m]['ccc_arousal']:.2f})" for m in modes))
+        t.add_row(m, *(f"{report['modes'][n][m]['ccc_mean']:.3f} ({report['modes'][n][m]['ccc_valence']:.2f} / "
+                       f"{report['modes'][n][m]['ccc_arousal']:.2f})" for n in models))
     return t
 
 
 def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:
     """Self-supervised pretraining: the frozen encoder's linear probe on its stream's strong
     dimension (test CCC) beside the same probe on a random encoder."""
-    t = Table(title=f"Self-supervised pretraining, linear probe on the test split — {source}/pretrain_*.json")
+    t = Table(title="Self-supervised pretraining: linear probe on the test split",
+              caption=f"{source}/pretrain_*.json" if source else None)
     for c in ("stream", "objective", "dimension", "probe", "random encoder", "gain", "emb. std", "seconds"):
         t.add_column(c, justify="left" if c in ("stream", "objective", "dimension") else "right")
     for stream, r in reports.items():
@@ -106,25 +113,31 @@ def pretrain_table(reports: dict[str, dict | None], source: str = "") -> Table:
 
 
 def pseudo_table(report: dict, source: str = "") -> Table:
-    """Pseudo-labels against the hidden truth: selected vs rejected (CCC mean), coverage."""
-    t = Table(title=f"Pseudo-labels vs the hidden truth (CCC mean; valence / arousal) — {source}")
-    for c in ("stream", "corpus", "selected / items", "selected", "rejected", "labelled dims: sel. / rej.",
-              "teacher version"):
-        t.add_column(c, justify="left" if c in ("stream", "corpus", "teacher version") else "right")
+    """Pseudo-labels against the hidden truth: selected vs rejected (CCC mean), coverage; a
+    row per figure, a column per stream."""
+    streams = [s for s in ("audio", "visual") if report.get(s)]
+    t = Table(title="Pseudo-labels vs the hidden truth (CCC mean; valence / arousal)")
+    t.add_column("figure")
+    for stream in streams:
+        t.add_column(stream, justify="right")
 
     def cell(s: dict | None) -> str:
         return "-" if not s else f"{s['ccc_mean']:.3f} ({s['ccc_valence']:.2f} / {s['ccc_arousal']:.2f})"
 
-    for stream in ("audio", "visual"):
-        q = report.get(stream)
-        if q:
-            lab = q.get("labelled")
-            t.add_row(stream, q["corpus"], f"{q['selected']} / {q['items']}", cell(q["selected_vs_truth"]),
-                      cell(q["rejected_vs_truth"]), "-" if not lab or lab["selected_ccc_mean"] is None else
-                      f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})",
-                      q["teacher_version"])
+    def labelled(q: dict) -> str:
+        lab = q.get("labelled")
+        if not lab or lab["selected_ccc_mean"] is None:
+            return "-"
+        return f"{lab['selected_ccc_mean']:.3f} / {lab['rejected_ccc_mean']:.3f} ({', '.join(lab['dims'])})"
+
+    qs = [report[s] for s in streams]
+    t.add_row("corpus", *(q["corpus"] for q in qs))
+    t.add_row("selected / items", *(f"{q['selected']} / {q['items']}" for q in qs))
+    t.add_row("selected", *(cell(q["selected_vs_truth"]) for q in qs))
+    t.add_row("rejected", *(cell(q["rejected_vs_truth"]) for q in qs))
+    t.add_row("labelled dims: selected / rejected", *(labelled(q) for q in qs))
+    t.add_row("teacher version", *(str(q["teacher_version"]) for q in qs))
     missing = {q["truth"]["reason"] for q in report.values() if isinstance(q, dict) and q.get("truth")
                and not q["truth"]["available"]}
-    if missing:
-        t.caption = "; ".join(sorted(missing))
+    t.caption = "; ".join([source] * bool(source) + sorted(missing)) or None
     return t

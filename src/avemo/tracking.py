@@ -18,14 +18,14 @@ logged or printed; Comet reads the key from the environment itself.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from avemo.console import quiet_third_party
 
 if TYPE_CHECKING:
     from pytorch_lightning.loggers import Logger
@@ -209,6 +209,7 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
     """
     from pytorch_lightning.loggers import CometLogger, MLFlowLogger
 
+    quiet_third_party()  # MLflow's database set-up, Comet's import-order warning and archiving steps
     _import_mlflow()
     run_dir = Path(run_dir)
     flat = flatten_params(params)
@@ -347,77 +348,3 @@ def finalize(logs: list[Logger], status: str = "success") -> Path | None:
             if found:
                 zip_path = found[-1]
     return zip_path
-
-
-# --- reading an offline archive back ------------------------------------------------------
-
-
-def _messages(zip_path: Path) -> Iterator[dict]:
-    with zipfile.ZipFile(zip_path) as zf:
-        for name in zf.namelist():
-            if not name.endswith((".json", ".jsonl")):
-                continue
-            text = zf.read(name).decode("utf-8", errors="replace")
-            for line in text.splitlines():
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-
-
-def _find_metrics(obj: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(obj, dict):
-        if "metricName" in obj and "metricValue" in obj:
-            yield obj["metricName"], obj["metricValue"]
-        for v in obj.values():
-            yield from _find_metrics(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _find_metrics(v)
-
-
-def comet_archive_metrics(zip_path: str | Path) -> dict[str, list[float]]:
-    """Metric name -> values (in logged order) from a Comet offline archive."""
-    out: dict[str, list[float]] = {}
-    for msg in _messages(Path(zip_path)):
-        for name, value in _find_metrics(msg):
-            try:
-                out.setdefault(str(name), []).append(float(value))
-            except (TypeError, ValueError):
-                continue
-    return out
-
-
-def comet_archive_params(zip_path: str | Path) -> dict[str, Any]:
-    """Parameter name -> value from a Comet offline archive."""
-    out: dict[str, Any] = {}
-    for msg in _messages(Path(zip_path)):
-        stack = [msg]
-        while stack:
-            obj = stack.pop()
-            if isinstance(obj, dict):
-                if "paramName" in obj and "paramValue" in obj:
-                    out[str(obj["paramName"])] = obj["paramValue"]
-                stack.extend(obj.values())
-            elif isinstance(obj, list):
-                stack.extend(obj)
-    return out
-
-
-def comet_archive_assets(zip_path: str | Path) -> dict[str, str]:
-    """Uploaded file name (``model.safetensors``; images as ``<name>.png``) -> member in the archive."""
-    out: dict[str, str] = {}
-    for msg in _messages(Path(zip_path)):
-        if msg.get("type") != "file_upload":
-            continue
-        payload = msg.get("payload", {})
-        extra = payload.get("additional_params") or {}
-        name = extra.get("fileName")
-        if not name and extra.get("figName"):
-            name = f"{extra['figName']}.{extra.get('extension', 'png')}"
-        if name and payload.get("file_path"):
-            out[str(name)] = str(payload["file_path"])
-    return out

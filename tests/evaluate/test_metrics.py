@@ -1,4 +1,4 @@
-"""Scores: torchmetrics-based CCC/PCC/RMSE against numpy and a hand-computed example."""
+"""Scores: torchmetrics-based CCC/PCC/RMSE against the project's CCC, numpy and a hand-computed example."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from avemo.evaluate.metrics import ccc_numpy, scores
+from avemo.evaluate.metrics import scores
+from avemo.train.losses import ccc
+
+
+def _ccc(x, y, ddof: int = 1) -> float:
+    """``avemo.train.losses.ccc`` of two 1-D arrays, as a float."""
+    t = torch.as_tensor(np.stack([x, y], 1), dtype=torch.float64)
+    return float(ccc(t[:, :1], t[:, 1:], ddof=ddof)[0])
+
 
 KEYS = {f"{m}_{d}" for m in ("ccc", "pcc", "rmse") for d in ("valence", "arousal", "mean")}
 
@@ -25,7 +34,7 @@ def test_keys_and_agreement_with_numpy():
     s = scores(pred, true)
     assert set(s) == KEYS
     for j, d in enumerate(("valence", "arousal")):
-        assert s[f"ccc_{d}"] == pytest.approx(ccc_numpy(pred[:, j], true[:, j]), abs=5e-5)
+        assert s[f"ccc_{d}"] == pytest.approx(_ccc(pred[:, j], true[:, j]), abs=5e-5)
         assert s[f"pcc_{d}"] == pytest.approx(np.corrcoef(pred[:, j], true[:, j])[0, 1], abs=5e-5)
         rmse = np.sqrt(np.mean((pred[:, j] - true[:, j]) ** 2))
         assert s[f"rmse_{d}"] == pytest.approx(rmse, abs=5e-5)
@@ -38,8 +47,8 @@ def test_hand_computed_tiny_example():
     # x = pred, y = true; means 2 and 3; sample (n-1) moments: var_x = 1, var_y = 1, cov = 1
     x, y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])
     # CCC = 2*1 / (1 + 1 + (2-3)^2) = 2/3 (torchmetrics); Lin's population moments: (4/3)/(7/3) = 4/7
-    assert ccc_numpy(x, y) == pytest.approx(2 / 3)
-    assert ccc_numpy(x, y, ddof=0) == pytest.approx(4 / 7)
+    assert _ccc(x, y) == pytest.approx(2 / 3)
+    assert _ccc(x, y, ddof=0) == pytest.approx(4 / 7)
     s = scores(np.c_[x, x], np.c_[y, y])
     assert s["ccc_valence"] == s["ccc_arousal"] == s["ccc_mean"] == round(2 / 3, 4)
     assert s["pcc_valence"] == 1.0

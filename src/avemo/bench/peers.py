@@ -56,6 +56,16 @@ def hog(split: store.Split, frame_step: int = 1) -> np.ndarray:
     return np.stack(out)
 
 
+def _val_ccc(pred: np.ndarray, true: np.ndarray) -> float:
+    """CCC of two 1-D arrays in the scores' convention (sample moments); 0 for a constant prediction."""
+    import torch
+
+    from avemo.train.losses import ccc
+
+    pt = torch.as_tensor(np.stack([pred, true], 1), dtype=torch.float64)
+    return float(ccc(pt[:, :1], pt[:, 1:], ddof=1)[0])
+
+
 def ridge(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> tuple[np.ndarray, dict]:
     """Standardise on train, one ridge per dimension tuned on val CCC; test predictions
     (clipped to [-1, 1]) and the chosen strengths."""
@@ -66,8 +76,8 @@ def ridge(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> tuple[np.ndarra
     z = {s: np.nan_to_num(scaler.transform(v)) for s, v in x.items()}
     preds, chosen = [], {}
     for k, dim in enumerate(DIMS):
-        best = max(ALPHAS, key=lambda a: metrics.ccc_numpy(
-            Ridge(alpha=a).fit(z["train"], y["train"][:, k]).predict(z["val"]), y["val"][:, k]))
+        best = max(ALPHAS, key=lambda a: _val_ccc(Ridge(alpha=a).fit(z["train"], y["train"][:, k]).predict(z["val"]),
+                                                  y["val"][:, k]))
         model = Ridge(alpha=best).fit(z["train"], y["train"][:, k])
         preds.append(np.clip(model.predict(z["test"]), -1, 1))
         chosen[dim] = float(best)

@@ -10,6 +10,7 @@ from pathlib import Path
 from avemo.bench import peers, speed
 from avemo.config import Params
 from avemo.models import fused
+from avemo.tables import markdown_table
 
 KEYS = ("ccc_valence", "ccc_arousal", "ccc_mean")
 
@@ -74,21 +75,17 @@ def run(p: Params, params: Path, *, repro: bool = False, command: bool = True, p
 
 def table(report: dict) -> str:
     acc = report["accuracy"]
-    rows = ["| system | CCC valence | CCC arousal | CCC mean |", "| --- | --- | --- | --- |"]
-    for name, s in acc.items():
-        if s is None:  # the oracles, on a corpus without hidden truth
-            continue
-        rows.append(f"| {name} | " + " | ".join(f"{s[k]:.3f}" for k in KEYS) + " |")
+    rows = [[name, *(f"{s[k]:.3f}" for k in KEYS)] for name, s in acc.items()
+            if s is not None]  # None: the oracles, on a corpus without hidden truth
     sp, pred = report["speed"]["audio"], report["speed"]["predict"]
-    lines = ["", "| speed | value |", "| --- | --- |",
-             f"| audio features: avemo log-mel vs openSMILE eGeMAPS | {sp['audio_features_x_opensmile']}x "
-             f"({sp['avemo_x_realtime']}x vs {sp['opensmile_x_realtime']}x real time) |",
-             f"| `avemo predict`, {pred['seconds']:.0f} s video, model loaded | {pred['realtime_x']}x real time |"]
+    speed = [["audio features: avemo log-mel vs openSMILE eGeMAPS",
+              f"{sp['audio_features_x_opensmile']}x ({sp['avemo_x_realtime']}x vs {sp['opensmile_x_realtime']}x real time)"],
+             [f"`avemo predict`, {pred['seconds']:.0f} s video, model loaded", f"{pred['realtime_x']}x real time"]]
     if "command_realtime_x" in pred:
-        lines.append(f"| `avemo predict`, whole command | {pred['command_realtime_x']}x real time "
-                     f"({pred['command_s']} s) |")
+        speed.append(["`avemo predict`, whole command", f"{pred['command_realtime_x']}x real time ({pred['command_s']} s)"])
     if report.get("pipeline"):
         pl = report["pipeline"]
-        lines += [f"| default `dvc repro --force` | {pl['repro_s'] / 60:.1f} min |",
-                  f"| no-op `dvc repro` | {pl['noop_repro_s']} s |", f"| peak memory (one process) | {pl['peak_rss_mb']} MB |"]
-    return "\n".join(rows + lines) + "\n"
+        speed += [["default `dvc repro --force`", f"{pl['repro_s'] / 60:.1f} min"],
+                  ["no-op `dvc repro`", f"{pl['noop_repro_s']} s"], ["peak memory (one process)", f"{pl['peak_rss_mb']} MB"]]
+    return (markdown_table(rows, ["system", "CCC valence", "CCC arousal", "CCC mean"], align=["left"] + ["right"] * 3)
+            + "\n\n" + markdown_table(speed, ["speed", "value"]) + "\n")

@@ -8,9 +8,9 @@ scored), and likewise ``pcc_*`` and ``rmse_*``; dominance adds ``*_dominance`` k
 Conventions:
 
 - torchmetrics' CCC uses sample (n-1) moments:
-  ``2 s_xy / (s_x^2 + s_y^2 + (m_x - m_y)^2)``. Lin's original (population moments, as in
-  ``avemo.train.losses.ccc`` and the corpus oracle) differs only in the mean-gap term, by a
-  relative ``O(1/n)``; :func:`ccc_numpy` computes either (``ddof=1`` matches :func:`scores`).
+  ``2 s_xy / (s_x^2 + s_y^2 + (m_x - m_y)^2)``. Lin's original (population moments, as in the
+  training loss) differs only in the mean-gap term, by a relative ``O(1/n)``;
+  ``avemo.train.losses.ccc`` computes either (``ddof=1`` matches :func:`scores`).
 - Rows whose *truth* is NaN are dropped, per dimension (a clip without a dominance label still
   counts for valence and arousal). A NaN *prediction* for a labelled row is an error.
 - A constant prediction (or constant truth) has no correlation: CCC and PCC are 0.0 instead of
@@ -106,19 +106,6 @@ def scores(pred: Any, true: Any, dims: Sequence[str] = DIMS) -> dict[str, float 
         else:
             out[f"{name}_mean"] = None
     return out
-
-
-def ccc_numpy(x: Any, y: Any, ddof: int = 1) -> float:
-    """Concordance correlation coefficient, plain numpy (for tests and cross-checks).
-
-    ``2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2)`` with ``ddof`` in the (co)variances:
-    ``ddof=1`` is torchmetrics' convention (used by :func:`scores`), ``ddof=0`` is Lin (1989).
-    """
-    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
-    mx, my = x.mean(), y.mean()
-    n = len(x)
-    cov = ((x - mx) * (y - my)).sum() / (n - ddof)
-    return float(2 * cov / (x.var(ddof=ddof) + y.var(ddof=ddof) + (mx - my) ** 2))
 
 
 def score_frame(df, dims) -> dict:

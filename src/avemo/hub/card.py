@@ -3,6 +3,8 @@ matter, then scores, evaluation modes, intended use, limits and how to load it."
 
 from __future__ import annotations
 
+from avemo.tables import markdown_table
+
 TAGS = ("audio-visual", "emotion-recognition", "valence-arousal", "affective-computing", "regression",
         "pytorch", "safetensors")
 MODES = {  # avemo.fuse.modes.MODES: the test-time conditions the fuse stage scores
@@ -19,15 +21,10 @@ def _num(scores: dict | None, key: str) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _row(name: str, scores: dict | None, targets: list[str]) -> str:
-    cells = [_num(scores, f"ccc_{t}") for t in targets] + [_num(scores, "ccc_mean")]
-    return f"| {name} | " + " | ".join(cells) + " |"
-
-
 def _table(first: str, rows: list[tuple[str, dict | None]], targets: list[str]) -> str:
-    head = f"| {first} | " + " | ".join(f"CCC {t}" for t in targets) + " | CCC mean |"
-    rule = "|" + "---|" * (len(targets) + 2)
-    return "\n".join([head, rule, *(_row(name, s, targets) for name, s in rows)])
+    body = [[name, *(_num(s, f"ccc_{t}") for t in targets), _num(s, "ccc_mean")] for name, s in rows]
+    headers = [first, *(f"CCC {t}" for t in targets), "CCC mean"]
+    return markdown_table(body, headers, align=["left"] + ["right"] * (len(targets) + 1))
 
 
 def front_matter(license: str) -> str:

@@ -18,6 +18,7 @@ from rich.table import Table
 from avemo.config import Params
 from avemo.features import store
 from avemo.pseudo import stage as pseudo_stage
+from avemo.tables import markdown_table
 from avemo.train import student
 from avemo.train.data import label_subset
 from avemo.train.fit import fit_stream
@@ -127,11 +128,11 @@ def table(label_efficiency: dict) -> Table:
 
 def markdown(label_efficiency: dict) -> str:
     """The table as markdown, with the seeds and each seed's gain: what docs/pseudo-labels.md shows."""
-    rows = ["| gold labels | stream | seeds | teacher | student | gain (per seed) | pseudo-labels sel. / rej. (labelled dims) |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    for f, stream, te, st, gain, sel_rej, seeds, per in _rows(label_efficiency):
-        rows.append(f"| {f} % | {stream} | {', '.join(seeds)} | {te} | {st} | {gain} ({per}) | {sel_rej} |")
-    return "\n".join(rows) + "\n"
+    rows = [[f"{f} %", stream, ", ".join(seeds), te, st, f"{gain} ({per})", sel_rej]
+            for f, stream, te, st, gain, sel_rej, seeds, per in _rows(label_efficiency)]
+    headers = ["gold labels", "stream", "seeds", "teacher", "student", "gain (per seed)",
+               "pseudo-labels sel. / rej. (labelled dims)"]
+    return markdown_table(rows, headers) + "\n"
 
 
 def _sel_rej(ps: dict) -> str:

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 
 from avemo import tracking
 from avemo.config import Params
+from avemo.console import quiet_third_party
 from avemo.features import store
 from avemo.io import atomic_path, write_json
 from avemo.models.encoders import build as build_encoder
@@ -32,7 +33,7 @@ from avemo.ssl import STRONG, probe, views
 from avemo.ssl.data import TwoViewDataset, collate_pairs
 from avemo.ssl.module import PretrainModule
 from avemo.train.data import EpochSampler, transform_for
-from avemo.train.fit import History, load_encoder, quiet, trainer_settings
+from avemo.train.fit import History, load_encoder, trainer_settings
 
 CORPUS = {"audio": "tedlium", "visual": "facesynthetics"}
 SPLIT = "unlabelled"
@@ -60,6 +61,7 @@ def _dataset(p: Params, stream: str, data: store.Split, landmarks_weight: float)
 
 
 def _trainer(p: Params, epochs: int, loggers: list, history: History, progress: bool) -> pl.Trainer:
+    quiet_third_party()
     callbacks = [history] + ([RichProgressBar(leave=False)] if progress else [])
     return pl.Trainer(max_epochs=epochs, callbacks=callbacks, logger=loggers or False, enable_checkpointing=False,
                       **trainer_settings(p, progress))
@@ -69,7 +71,6 @@ def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_na
              landmarks_weight: float | None = None, progress: bool = True) -> dict:
     """Pretrain ``stream``'s encoder with ``objective``; write the run folder; return a summary
     (objective, seconds, final ``embedding_std`` and ``effective_rank``)."""
-    quiet()
     cfg, enc = getattr(p.pretrain, stream), getattr(p.model, stream)
     lw = cfg.landmarks_weight if landmarks_weight is None else landmarks_weight
     run_dir = Path(run_dir)

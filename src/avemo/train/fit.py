@@ -21,24 +21,13 @@ from safetensors.torch import load_file, save_file
 
 from avemo import tracking
 from avemo.config import Params
+from avemo.console import quiet_third_party
 from avemo.evaluate import metrics, plots
 from avemo.io import atomic_path, write_json
 from avemo.train.data import EmotionDataModule, input_normalise
 from avemo.train.module import EmotionModule
 
 MONITOR = "val/ccc_mean"
-
-
-def quiet() -> None:
-    """Keep the console for progress and results: no library banners, tips or DB chatter."""
-    import logging
-    import warnings
-
-    for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda",
-                 "mlflow.store.db.utils", "alembic.runtime.migration", "mlflow.tracking.fluent"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 
 
 class History(Callback):
@@ -69,6 +58,7 @@ def trainer_settings(p: Params, progress: bool) -> dict:
 
 def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback] | None = None,
                   progress: bool = True, val_every: int = 1) -> tuple[pl.Trainer, ModelCheckpoint, History]:
+    quiet_third_party()
     t = p.train
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=MONITOR, mode="max",
                            save_last=True, save_top_k=1)
@@ -178,7 +168,6 @@ def fit_stream(p: Params, stream: str, run_dir: Path, run_name: str, *, resume: 
     pseudo_label artifact whose selected items join the training set (students). ``lr_mult``:
     train at this x ``train.lr`` (the stream's);
     ``"unlabelled_share"``: ``1 - train_fraction``, at least ``MIN_LR_MULT`` (:func:`student_lr_mult`)."""
-    quiet()
     p = p.model_copy(update={"train": p.train.for_stream(stream)})  # this stream's lr and max_epochs
     run_dir = Path(run_dir)
     if not resume and tracking.rank_zero():  # DDP: the other processes never write

@@ -1,13 +1,21 @@
-"""Concordance correlation coefficient (CCC) loss, with optional per-sample weights."""
+"""Concordance correlation coefficient (CCC) and the CCC loss, with optional per-sample weights."""
 
 from __future__ import annotations
 
 import torch
 
 
-def ccc(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+def ccc(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+        ddof: int = 0) -> torch.Tensor:
     """Lin's CCC per column of ``(N, K)`` inputs -> ``(K,)``; weighted moments if ``weight``,
-    one weight per sample ``(N,)`` or per sample and column ``(N, K)``."""
+    one weight per sample ``(N,)`` or per sample and column ``(N, K)``. Differentiable.
+
+    ``2 cov / (var_p + var_t + (mean_p - mean_t)^2)``. ``ddof=0``: population moments (Lin 1989,
+    the training loss). ``ddof=1``: bias-corrected moments, ``sum / (n - 1)`` for equal weights
+    (``1 - sum(w^2)`` of the normalised weights in general), which is torchmetrics'
+    ``concordance_corrcoef`` and so the reported scores. A constant input scores 0, not NaN."""
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof}")
     if weight is None:
         weight = torch.ones(pred.shape[0], dtype=pred.dtype, device=pred.device)
     if weight.dim() == 1:
@@ -16,6 +24,9 @@ def ccc(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = 
     mp, mt = (w * pred).sum(0), (w * target).sum(0)
     vp, vt = (w * (pred - mp) ** 2).sum(0), (w * (target - mt) ** 2).sum(0)
     cov = (w * (pred - mp) * (target - mt)).sum(0)
+    if ddof:
+        k = (1 - (w**2).sum(0)).clamp(min=1e-8)
+        vp, vt, cov = vp / k, vt / k, cov / k
     return 2 * cov / (vp + vt + (mp - mt) ** 2 + 1e-8)
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from avemo.config import ValidateConfig
 from avemo.data import manifest
 from avemo.io import atomic_dir, write_json, write_text
+from avemo.tables import markdown_table
 from avemo.validation import probes, suites
 
 QUARANTINE = "quarantine.parquet"
@@ -197,12 +198,11 @@ def markdown(report: dict) -> str:
         f"{report['bad_rows']} row(s); {report['quarantined']} row(s) quarantined "
         f"(`on_error: {report['on_error']}`).",
         "",
-        "| corpus | rows | files | failures | bad rows | quarantined |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        markdown_table([[corpus, s["rows"], s["files"], s["failures"], s["bad_rows"], s["quarantined"]]
+                        for corpus, s in report["per_corpus"].items()],
+                       ["corpus", "rows", "files", "failures", "bad rows", "quarantined"],
+                       align=["left"] + ["right"] * 5),
     ]
-    for corpus, s in report["per_corpus"].items():
-        lines.append(f"| {corpus} | {s['rows']} | {s['files']} | {s['failures']} | "
-                     f"{s['bad_rows']} | {s['quarantined']} |")
     for corpus in report["per_corpus"]:
         fs = [f for f in report["failures"] if f.get("corpus") == corpus]
         if not fs:
@@ -215,17 +215,14 @@ def markdown(report: dict) -> str:
             lines += ["", "### Table", ""]
             lines += [f"- `{f['expectation']}`: {_md(f['message'])}" for f in table]
         if rows:
-            lines += ["", "### Rows", "", "| row | clip | rule | value | why |",
-                      "| ---: | --- | --- | --- | --- |"]
-            for f in sorted(rows, key=lambda f: f["row"]):
-                lines.append(f"| {f['row']} | {_md(f['clip_id'])} | `{f['expectation']}` | "
-                             f"{_md(f['value'])} | {_md(f['message'])} |")
+            lines += ["", "### Rows", "", markdown_table(
+                [[f["row"], f["clip_id"], f"`{f['expectation']}`", f["value"], f["message"]]
+                 for f in sorted(rows, key=lambda f: f["row"])],
+                ["row", "clip", "rule", "value", "why"], align=["right"] + ["left"] * 4)]
         if files:
-            lines += ["", "### Files", "", "| file | check | clips | why |",
-                      "| --- | --- | ---: | --- |"]
-            for f in files:
-                lines.append(f"| {_md(f['path'])} | {f['check']} | {len(f['clip_ids'])} | "
-                             f"{_md(f['message'])} |")
+            lines += ["", "### Files", "", markdown_table(
+                [[f["path"], f["check"], len(f["clip_ids"]), f["message"]] for f in files],
+                ["file", "check", "clips", "why"], align=["left", "left", "right", "left"])]
     if ok:
         lines += ["", "Every row passed every expectation and every file decoded."]
     return "\n".join(lines) + "\n"

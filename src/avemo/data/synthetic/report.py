@@ -1,6 +1,7 @@
 """``reports/corpus.json``: what the embedded corpora hold, the ceiling any model can reach
-(oracle CCC of the hidden latent against the gold labels) and proof that the designed cues
-are present, measured back from the written files (within-speaker correlations)."""
+(oracle CCC of the hidden latent against the gold labels, scored like the models) and proof
+that the designed cues are present, measured back from the written files (within-speaker
+correlations)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,10 @@ from avemo.data import iemocap as iemocap_reader
 from avemo.data import manifest
 from avemo.data import tedlium as tedlium_reader
 from avemo.data.synthetic import faces
+from avemo.evaluate import metrics
 from avemo.io import write_json
 
 DIMS = ("valence", "arousal", "dominance")
-
-
-def ccc(x: np.ndarray, y: np.ndarray) -> float:
-    """Lin's concordance correlation coefficient."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    mx, my = x.mean(), y.mean()
-    cov = np.mean((x - mx) * (y - my))
-    return float(2 * cov / (x.var() + y.var() + (mx - my) ** 2))
 
 
 def within_r(df: pd.DataFrame, group: str, a: str, b: str) -> float:
@@ -58,7 +52,9 @@ def run(cfg: SynthesizeConfig, generation: dict) -> dict:
     truth = pd.read_csv(iem / "_truth/utterances.csv")
     gold = _gold(iem)
     df = truth.merge(gold, on="clip_id", suffixes=("_true", "_gold"))
-    oracle = {f"ccc_{d}": round(ccc(df[f"{d}_true"], df[f"{d}_gold"]), 4) for d in DIMS}
+    scored = metrics.scores(df[[f"{d}_true" for d in DIMS]].to_numpy(), df[[f"{d}_gold" for d in DIMS]].to_numpy(),
+                            dims=DIMS)
+    oracle = {f"ccc_{d}": scored[f"ccc_{d}"] for d in DIMS}
 
     feats = [voice_features(iem / p) for p in df["audio_path"]]
     df["log_f0"], df["energy_db"] = zip(*feats, strict=True)
