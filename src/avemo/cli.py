@@ -25,12 +25,6 @@ console = Console(stderr=True)
 SUMMARY_WIDTH = 120  # columns of `avemo summary` when its output is not a terminal
 
 
-@app.callback()
-def _quiet() -> None:
-    """Every command: avemo's own output, without third-party chatter."""
-    quiet_third_party()
-
-
 ParamsOpt = Annotated[Path, typer.Option("--params", "-p", help="params file to read settings from")]
 StreamsOpt = Annotated[list[str] | None, typer.Option("--stream", help="audio and/or visual (default both)")]
 
@@ -48,14 +42,16 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 
 @app.callback()
-def _needs(ctx: typer.Context) -> None:
-    """Before a command runs: exit 1 naming the extras it needs that the install lacks."""
+def _before(ctx: typer.Context) -> None:
+    """Before every command: exit 1 naming the extras it needs that the install lacks; then
+    avemo's own output only, without third-party chatter."""
     from avemo.extras import MissingExtra, require
 
     try:
         require(*NEEDS.get(ctx.invoked_subcommand or "", ()))
     except MissingExtra as err:
         _fail(escape(str(err)))
+    quiet_third_party()
 
 
 def _load(params: Path) -> config.Params:
