@@ -441,6 +441,10 @@ class OrchestrateConfig(Section):
 class BenchConfig(Section):
     report: str = "reports/bench.json"
     table: str = "reports/bench.md"
+    # the least each headline figure must reach (checks in the report)
+    targets: dict[str, float] = {"audio_arousal_minus_egemaps": 0.05, "fused_minus_best_peer": 0.05,
+                                 "fused_over_oracle": 0.9, "audio_features_x_opensmile": 10.0}
+    max_repro_s: float = 600.0  # the most a default `dvc repro` from scratch may take (--repro)
 
 
 class TrackingConfig(Section):

@@ -7,6 +7,7 @@ import soundfile as sf
 from md_tables import table_rows
 
 from avemo.bench import peers, stage
+from avemo.config import BenchConfig
 from avemo.features import store
 
 
@@ -43,7 +44,7 @@ def _acc(v: float, a: float) -> dict:
     return {"ccc_valence": v, "ccc_arousal": a, "ccc_mean": (v + a) / 2}
 
 
-def test_checks_compare_against_the_issue_targets():
+def test_checks_compare_against_the_configured_targets():
     report = {"accuracy": {"avemo_audio": _acc(0.3, 0.85), "avemo_visual": _acc(0.7, 0.3), "avemo_fused": _acc(0.8, 0.84),
                            "egemaps_ridge": _acc(0.1, 0.78), "hog_ridge": _acc(0.6, 0.3),
                            "egemaps_hog_ridge": _acc(0.6, 0.7), "oracle": _acc(0.95, 0.93)},
@@ -51,7 +52,7 @@ def test_checks_compare_against_the_issue_targets():
                                   "opensmile_x_realtime": 80.0},
                         "predict": {"seconds": 60.0, "realtime_x": 50.0}},
               "pipeline": {"repro_s": 700.0, "noop_repro_s": 2.0, "peak_rss_mb": 2000.0}}
-    c = stage.checks(report)
+    c = stage.checks(report, BenchConfig())
     assert c["figures"]["audio_arousal_minus_egemaps"] == pytest.approx(0.07)
     assert c["figures"]["fused_minus_best_peer"] == pytest.approx(0.82 - 0.65)
     assert c["met"] == {"audio_arousal_minus_egemaps": True, "fused_minus_best_peer": True,
@@ -69,7 +70,7 @@ def test_the_pipeline_is_timed_before_its_models_are_scored(monkeypatch, train_p
     monkeypatch.setattr(stage, "accuracy", lambda p, ids, progress=None: calls.append(("accuracy", list(ids))) or {})
     monkeypatch.setattr(stage.speed, "audio_features", lambda *a, **k: calls.append("audio") or {})
     monkeypatch.setattr(stage.speed, "predict", lambda *a, **k: calls.append("predict") or {})
-    monkeypatch.setattr(stage, "checks", lambda report: {})
+    monkeypatch.setattr(stage, "checks", lambda report, cfg: {})
     index = pd.DataFrame({"clip_id": ["Ses05F_impro01_F000"], "audio_path": ["a.wav"]})
     monkeypatch.setattr(store, "read", lambda *a: calls.append("read") or store.Split(index, {}))
     report = stage.run(train_params, train_params, repro=True)
