@@ -86,3 +86,11 @@ def test_landmark_auxiliary_is_trained_and_logged(ssl_params, tmp_path):
 def test_landmark_auxiliary_needs_landmarks(ssl_params, tmp_path):
     with pytest.raises(ValueError, match="landmarks"):
         pretrain.pretrain(ssl_params, "audio", "simclr", tmp_path / "x", "x", landmarks_weight=1.0, progress=False)
+
+
+@pytest.mark.parametrize("stream", ["audio", "visual"])
+def test_pretraining_runs_in_bf16_mixed_precision(ssl_params, stream):
+    """``train.precision: bf16-mixed`` (the GPU setting) pretrains each stream; on CPU too."""
+    p = ssl_params.model_copy(update={"train": ssl_params.train.model_copy(update={"precision": "bf16-mixed"})})
+    report = pretrain.run(p, stream, progress=False)
+    assert math.isfinite(report["embedding_std"]) and report["embedding_std"] > 0

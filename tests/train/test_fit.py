@@ -155,3 +155,13 @@ def test_per_stream_lr_and_epochs_reach_the_run(train_params, tmp_path):
     assert len(pd.read_csv(tmp_path / "v" / "history.csv")) == 2
     ckpt = torch.load(tmp_path / "v" / "checkpoints" / "last.ckpt", weights_only=False)  # our own file
     assert ckpt["hyper_parameters"]["lr"] == 0.002
+
+
+@pytest.mark.parametrize("stream", ["audio", "visual"])
+def test_both_streams_train_in_bf16_mixed_precision(train_params, tmp_path, stream):
+    """``train.precision: bf16-mixed`` (the GPU setting) trains each stream; on CPU too."""
+    p = train_params.model_copy(update={"train": train_params.train.model_copy(update={"precision": "bf16-mixed",
+                                                                                        "max_epochs": 1})})
+    scores = fit_stream(p, stream, tmp_path / stream, f"bf16_{stream}", progress=False)
+    assert all(torch.isfinite(torch.tensor(v)) for v in scores["val"].values())
+    assert (tmp_path / stream / "model.safetensors").is_file()

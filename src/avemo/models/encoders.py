@@ -72,8 +72,9 @@ class VisualCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t = mask.shape
-        f = x.new_zeros(b, t, self.dim)
-        f[mask] = self.frame(((x[mask] - 0.5) / 0.25)[:, None])  # only real frames: padding costs nothing
+        frames = self.frame(((x[mask] - 0.5) / 0.25)[:, None])  # only real frames: padding costs nothing
+        f = frames.new_zeros(b, t, self.dim)  # the frames' dtype: bf16 / fp16 under mixed precision
+        f[mask] = frames
         h = f + self.temporal(f.transpose(1, 2)).transpose(1, 2) * mask[..., None]
         return h, mask
 
