@@ -330,10 +330,13 @@ def predict(
                                                    "(default: predict.model)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: predict.out_dir)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    device: Annotated[str | None, typer.Option(help="cpu | gpu | cuda | mps | auto "
+                                                    "(default: train.accelerator)")] = None,
 ) -> None:
     """Valence and arousal over time for any audio or video file: sliding windows through the
     fused model -> <out>/<name>.csv|json and <name>.png. A missing stream falls back to the other."""
     from avemo import media
+    from avemo.device import DeviceError
     from avemo.serve import predict as stage
 
     p = _load(params)
@@ -341,8 +344,8 @@ def predict(
         _fail(f"--format {fmt!r}: choose one of {stage.FORMATS}", 2)
     try:
         with _progress(f"predict {path.name}") as update:
-            result, files = stage.run(p, path, out_dir=out, fmt=fmt, model=model, progress=update)
-    except (FileNotFoundError, media.MediaError, ValueError) as err:
+            result, files = stage.run(p, path, out_dir=out, fmt=fmt, model=model, progress=update, dev=device)
+    except (FileNotFoundError, media.MediaError, ValueError, DeviceError) as err:
         _fail(str(err))
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")

@@ -220,12 +220,20 @@ class TrainConfig(Section):
     max_audio_frames: int = Field(default=300, ge=8)
     max_video_frames: int = Field(default=14, ge=2)
     video_frame_step: int = Field(default=3, ge=1)
-    accelerator: str = "cpu"
+    # hardware: one accelerator drives training and every inference path (avemo.device)
+    accelerator: Literal["cpu", "gpu", "cuda", "mps", "auto"] = "cpu"
     devices: int | str = 1
-    precision: str = "32-true"
+    num_nodes: int = Field(default=1, ge=1)
+    precision: Literal["32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"] = "32-true"
     strategy: str = "auto"
+    # the input pipeline: loader processes, page-locked batches (auto: on CUDA), workers kept
+    # alive across epochs, batches each worker prepares ahead
     num_workers: int = Field(default=0, ge=0)
-    deterministic: bool = True
+    pin_memory: bool | Literal["auto"] = "auto"
+    persistent_workers: bool = True
+    prefetch_factor: int = Field(default=2, ge=1)
+    # true: deterministic algorithms (on CUDA warn-only where a kernel has none) | warn | false
+    deterministic: bool | Literal["warn"] = True
 
     @model_validator(mode="after")
     def _both_streams(self) -> TrainConfig:
@@ -421,6 +429,7 @@ class ServeConfig(Section):
     max_duration_s: float = Field(default=600.0, gt=0)
     max_video_frames: int = Field(default=36000, ge=1)  # duration x frame rate (10 min at 60 fps)
     max_request_s: float = Field(default=60.0, gt=0)   # 503 for a request still running after this
+    device: Literal["cpu", "gpu", "cuda", "mps", "auto"] = "auto"  # CPU (one log line) when absent
     report: str = "reports/package.json"
 
 
@@ -448,6 +457,7 @@ class BenchConfig(Section):
 
 
 class TrackingConfig(Section):
+    backends: list[Literal["mlflow", "comet"]] = ["mlflow", "comet"]   # []: no tracking (quick runs, bare hosts)
     mlflow_uri: str = "sqlite:///mlruns.db"
     experiment: str = "avemo"
     artifact_dir: str = "mlruns"

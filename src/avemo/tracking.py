@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from avemo.console import quiet_third_party
+from avemo.extras import MissingExtra, require
 
 if TYPE_CHECKING:
     from pytorch_lightning.loggers import Logger
@@ -178,6 +179,9 @@ def _sqlite_parent(uri: str) -> None:
 
 def mlflow_client(cfg: TrackingConfig) -> Any:
     """An ``MlflowClient`` on the configured store (no global MLflow state is touched)."""
+    if "mlflow" not in cfg.backends:
+        raise RuntimeError("tracking.backends leaves out mlflow, whose model registry this command uses "
+                           "(register, promote, rollback, package): add mlflow to tracking.backends")
     _import_mlflow()
     from mlflow import MlflowClient
 
@@ -203,17 +207,27 @@ def experiment_id(client: Any, cfg: TrackingConfig) -> str:
 
 
 def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[str, Any]) -> list[Logger]:
-    """An ``MLFlowLogger`` and a ``CometLogger`` for ``pl.Trainer(logger=...)``, params logged.
+    """The loggers of ``tracking.backends`` for ``pl.Trainer(logger=...)``, params logged: an
+    ``MLFlowLogger`` and a ``CometLogger`` by default, none for ``backends: []``.
 
     ``run_dir`` is the stage's output folder; the offline Comet archive goes to ``run_dir/comet``.
     """
-    from pytorch_lightning.loggers import CometLogger, MLFlowLogger
-
+    if cfg.backends:
+        try:
+            require("track")
+        except MissingExtra as err:
+            raise MissingExtra(f"{err}; or run without tracking: tracking.backends: []") from None
     quiet_third_party()  # MLflow's database set-up, Comet's import-order warning and archiving steps
-    _import_mlflow()
     run_dir = Path(run_dir)
     flat = flatten_params(params)
+    made = {"mlflow": _mlflow_logger, "comet": _comet_logger}
+    return [made[name](cfg, run_name, run_dir, flat) for name in cfg.backends]
 
+
+def _mlflow_logger(cfg: TrackingConfig, run_name: str, run_dir: Path, flat: dict[str, Any]) -> Logger:
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    _import_mlflow()
     uri = mlflow_uri(cfg)
     _sqlite_parent(uri)
     artifact_location = None
@@ -233,6 +247,11 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
     # would take that URI as the user's override and ignore its own params
     with _env(MLFLOW_TRACKING_URI=os.environ.get("MLFLOW_TRACKING_URI")):
         mlf.log_hyperparams(flat)  # also creates the run
+    return mlf
+
+
+def _comet_logger(cfg: TrackingConfig, run_name: str, run_dir: Path, flat: dict[str, Any]) -> Logger:
+    from pytorch_lightning.loggers import CometLogger
 
     _import_comet()
     # mode="create": a new experiment per run (offline archive named `<key>.zip`).
@@ -249,7 +268,7 @@ def loggers(cfg: TrackingConfig, run_name: str, run_dir: Path, params: Mapping[s
         with _env(COMET_START_ONLINE="0", COMET_OFFLINE_DIRECTORY=str(offline_dir)):
             comet = CometLogger(**kwargs)
     comet.log_hyperparams(flat)
-    return [mlf, comet]
+    return comet
 
 
 def rank_zero() -> bool:
@@ -330,14 +349,14 @@ def finalize(logs: list[Logger], status: str = "success") -> Path | None:
 
     Returns the path of the Comet offline archive, or None when Comet ran online.
     """
-    if not rank_zero():
+    if not rank_zero() or not logs:
         return None
-    from comet_ml import OfflineExperiment
-
     zip_path: Path | None = None
     for lg in _mlflow(logs):
         lg.finalize(status)  # "success" -> FINISHED, "failed" -> FAILED
     for lg in _comet(logs):
+        from comet_ml import OfflineExperiment
+
         exp = lg._experiment  # None when never created (non-zero rank)
         if exp is None:
             continue

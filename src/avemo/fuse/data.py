@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from avemo import device
 from avemo.features import store
 from avemo.fuse.modes import Perturb
 from avemo.models.batch import pad
@@ -70,14 +71,16 @@ def collate_cache(batch) -> dict:
 
 
 @torch.no_grad()
-def cache(streams: torch.nn.ModuleDict, ds: PairDataset, batch_size: int) -> StreamCache:
-    """Run the (eval-mode) stream models once over ``ds``."""
+def cache(streams: torch.nn.ModuleDict, ds: PairDataset, batch_size: int,
+          dev: torch.device | str = "cpu") -> StreamCache:
+    """Run the (eval-mode) stream models once over ``ds`` on ``dev``; the cache is kept on the CPU."""
     hidden: dict[str, list[torch.Tensor]] = {s: [] for s in STREAMS}
     preds: dict[str, list[torch.Tensor]] = {s: [] for s in STREAMS}
     ys = []
+    streams = streams.to(dev)
     for batch in loader(ds, batch_size):
         for s in STREAMS:
-            o = streams[s](*batch[s])
+            o = device.move(streams[s](*device.move(batch[s], dev)), "cpu")
             preds[s].append(o["clip"])
             hidden[s] += [h[m] for h, m in zip(o["hidden"], o["frame_mask"], strict=True)]
         ys.append(batch["y"])

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avemo import tracking
+from avemo import device, tracking
 from avemo.config import Params
 from avemo.evaluate import metrics
 from avemo.features import store
@@ -66,11 +66,14 @@ def frame_rate(split: store.Split, step: int) -> float:
 
 
 @torch.no_grad()
-def predict(model: fused.FusedModel, ds: PairDataset, missing: set[str], batch_size: int) -> np.ndarray:
+def predict(model: fused.FusedModel, ds: PairDataset, missing: set[str], batch_size: int,
+            dev: torch.device | str = "cpu") -> np.ndarray:
+    """Fused clip predictions ``(N, K)`` over ``ds`` on ``dev``, the ``missing`` streams left out."""
     out = []
+    model = model.to(dev)
     for batch in loader(ds, batch_size):
-        given = {s: None if s in missing else batch[s] for s in STREAMS}
-        out.append(model(**given)["clip"])
+        given = {s: None if s in missing else device.move(batch[s], dev) for s in STREAMS}
+        out.append(model(**given)["clip"].cpu())
     return torch.cat(out).numpy()
 
 
@@ -86,7 +89,7 @@ def _write(run_dir: Path, name: str, df: pd.DataFrame) -> Path:
 
 def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
     """Fit every fusion method; return {method: {"val", "test": scores, "modes": {mode: scores}}}."""
-    targets, bs = list(p.model.targets), p.train.batch_size
+    targets, bs, dev = list(p.model.targets), p.train.batch_size, device.resolve(p.train.accelerator)
     dirs = sources(p)
     streams, stream_cfgs = load_streams(p, dirs)
     transforms = {s: transform_for(s, p.features.out_dir,
@@ -95,36 +98,42 @@ def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
     splits = {sp: store.read(p.features.out_dir, CORPUS, sp) for sp in ("train", "val", "test")}
     clean = {sp: PairDataset(d, targets, transforms, seed=p.fuse.seed) for sp, d in splits.items()}
     dims = {s: stream_cfgs[s]["dim"] for s in STREAMS}
-    caches = {sp: cache(streams, clean[sp], bs) for sp in (("val", "train") if "attention" in p.fuse.methods else ("val",))}
+    caches = {sp: cache(streams, clean[sp], bs, dev) for sp in (("val", "train") if "attention" in p.fuse.methods else ("val",))}
     results = {}
+    lead = tracking.rank_zero()  # a distributed run: every process trains attention fusion, one writes
     for method in p.fuse.methods:
+        if not lead and method != "attention":
+            continue
         run_dir = Path(p.fuse.out_dir) / method
-        shutil.rmtree(run_dir, ignore_errors=True)
-        run_dir.mkdir(parents=True)
+        if lead:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         flat = {"fusion": method, **{f"source.{s}": str(d) for s, d in dirs.items()},
                 **tracking.flatten_params({"fuse": p.fuse.model_dump(), "targets": targets})}
         loggers = tracking.loggers(p.tracking, f"fuse_{method}", run_dir, flat)
         history: list[dict] = []
         if method == "late":
             kwargs = {"offsets": p.fuse.offsets}
-            fusion = fit_late(LateFusion(dims, len(targets), **kwargs), caches["val"], p.fuse.late)
+            fusion = fit_late(LateFusion(dims, len(targets), **kwargs), caches["val"], p.fuse.late, dev)
             fitted = {"weight": fusion.weights()}
         else:
             kwargs = attention_kwargs(p)
             fusion, history = fit_attention(p, caches["train"], caches["val"], dims, run_dir, loggers, progress)
             fitted = {}
+            if not tracking.rank_zero():
+                continue
         if fusion.offsets is not None:
             fitted["offset"] = fusion.offsets.detach()
         tracking.log_metrics(loggers, {f"{kind}/{s}_{t}": float(w) for kind, table in fitted.items()
                                        for s, row in zip(STREAMS, table, strict=True)
                                        for t, w in zip(targets, row, strict=True)})
         model = fused.FusedModel(dict(streams.items()), fusion).eval()
-        preds = pd.concat([_frame(splits[sp], predict(model, clean[sp], set(), bs), targets)
+        preds = pd.concat([_frame(splits[sp], predict(model, clean[sp], set(), bs, dev), targets)
                            for sp in ("val", "test")], ignore_index=True)
         by_mode = pd.concat([
             _frame(splits["test"], predict(model, PairDataset(splits["test"], targets, transforms,
                                                               modes.perturbations(m, p.fuse.modes), p.fuse.seed),
-                                           modes.MISSING.get(m, set()), bs), targets, mode=m)
+                                           modes.MISSING.get(m, set()), bs, dev), targets, mode=m)
             for m in modes.MODES], ignore_index=True)
         scores = {sp: metrics.score_frame(preds[preds["split"] == sp], targets) for sp in ("val", "test")}
         mode_scores = {m: metrics.score_frame(by_mode[by_mode["mode"] == m], targets) for m in modes.MODES}
@@ -135,7 +144,7 @@ def run(p: Params, *, progress: bool = True) -> dict[str, dict]:
         if p.features.audio.normalise != "utterance":  # inference needs the train-split statistics
             mean, std = store.read_stats(p.features.out_dir)
             cfg["audio_stats"] = {"mean": mean.tolist(), "std": std.tolist()}
-        fused.save(model, cfg, run_dir)
+        fused.save(model.cpu(), cfg, run_dir)
         files = [_write(run_dir, "predictions.parquet", preds), _write(run_dir, "modes.parquet", by_mode),
                  _write(run_dir, "history.csv", pd.DataFrame(history, columns=["epoch"] if not history else None))]
         tracking.log_metrics(loggers, {f"{sp}/{k}": v for sp, d in scores.items() for k, v in d.items() if v is not None}

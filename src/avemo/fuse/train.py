@@ -12,34 +12,39 @@ import torch
 from torch.utils.data import DataLoader
 from torchmetrics import ConcordanceCorrCoef
 
+from avemo import device
 from avemo.config import LateFusionConfig, Params
 from avemo.fuse.data import StreamCache, collate_cache
 from avemo.models.fusion import STREAMS, LateFusion
 from avemo.models.fusion import build as build_fusion
 from avemo.models.regressor import bounded
+from avemo.train.data import loader_settings
 from avemo.train.fit import build_trainer
 from avemo.train.losses import ccc_loss
 
 
 def _all(batch: dict) -> tuple[dict, torch.Tensor]:
     inputs = {s: batch[s] for s in STREAMS}
-    return inputs, torch.ones(len(batch["y"]), len(STREAMS), dtype=torch.bool)
+    return inputs, torch.ones(len(batch["y"]), len(STREAMS), dtype=torch.bool, device=batch["y"].device)
 
 
-def _val_batch(val: StreamCache) -> tuple[dict, list[torch.Tensor], torch.Tensor]:
-    """The whole validation split as one batch, its presence patterns (both streams, then each
-    alone: a stream's offset must serve it alone as well as in the mix) and the targets."""
-    batch = collate_cache([val[i] for i in range(len(val))])
+def _val_batch(val: StreamCache, dev: torch.device | str = "cpu") -> tuple[dict, list[torch.Tensor], torch.Tensor]:
+    """The whole validation split as one batch on ``dev``, its presence patterns (both streams,
+    then each alone: a stream's offset must serve it alone as well as in the mix) and the targets."""
+    batch = device.move(collate_cache([val[i] for i in range(len(val))]), dev)
     inputs, both = _all(batch)
-    return inputs, [both] + [both & (torch.arange(len(STREAMS)) == k) for k in range(len(STREAMS))], batch["y"]
+    alone = [both & (torch.arange(len(STREAMS), device=both.device) == k) for k in range(len(STREAMS))]
+    return inputs, [both, *alone], batch["y"]
 
 
-def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig) -> LateFusion:
+def fit_late(fusion: LateFusion, val: StreamCache, cfg: LateFusionConfig,
+             dev: torch.device | str = "cpu") -> LateFusion:
     """Per-dimension stream weights (and offsets) that maximise the CCC of the fused validation
-    predictions (Adam, ``cfg.steps`` at ``cfg.lr``), summed over the presence patterns."""
-    inputs, patterns, y = _val_batch(val)
+    predictions (Adam, ``cfg.steps`` at ``cfg.lr``, on ``dev``), summed over the presence patterns."""
+    inputs, patterns, y = _val_batch(val, dev)
+    fusion.to(dev)
     _maximise_ccc(list(fusion.parameters()), cfg, y, lambda: (fusion(inputs, present) for present in patterns))
-    return fusion.eval()
+    return fusion.cpu().eval()
 
 
 def _maximise_ccc(params: list[torch.nn.Parameter], cfg: LateFusionConfig, y: torch.Tensor,
@@ -71,15 +76,16 @@ def _offset_response(fusion: torch.nn.Module, inputs: dict, present: torch.Tenso
     return base, torch.stack(slopes, dim=1)
 
 
-def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig) -> torch.nn.Module:
+def fit_offsets(fusion: torch.nn.Module, val: StreamCache, cfg: LateFusionConfig,
+                dev: torch.device | str = "cpu") -> torch.nn.Module:
     """A trained fusion's stream offsets (the rest frozen) that maximise the validation CCC,
     summed over the presence patterns; the fusion runs once per pattern and stream, not per step."""
-    fusion.eval()
-    inputs, patterns, y = _val_batch(val)
+    fusion.to(dev).eval()
+    inputs, patterns, y = _val_batch(val, dev)
     responses = [_offset_response(fusion, inputs, present) for present in patterns]
     _maximise_ccc([fusion.offsets], cfg, y,
                   lambda: (base + (slopes * fusion.offsets).sum(1) for base, slopes in responses))
-    return fusion
+    return fusion.cpu()
 
 
 class FusionModule(pl.LightningModule):
@@ -99,8 +105,9 @@ class FusionModule(pl.LightningModule):
 
     def training_step(self, batch: dict, _: int) -> torch.Tensor:
         inputs, present = _all(batch)
-        drop = torch.rand(len(present)) < self.hparams.modality_dropout
-        which = torch.randint(0, len(STREAMS), (len(present),))
+        # drawn on the CPU (the same draws on every device), applied where the batch is
+        drop = (torch.rand(len(present)) < self.hparams.modality_dropout).to(present.device)
+        which = torch.randint(0, len(STREAMS), (len(present),)).to(present.device)
         present = present.clone()
         present[drop, which[drop]] = False
         loss = ccc_loss(self.fusion(inputs, present), batch["y"], mse_weight=self.hparams.mse_weight)
@@ -135,12 +142,13 @@ def fit_attention(p: Params, train: StreamCache, val: StreamCache, dims: dict[st
                                                                           "patience": a.patience})})
     trainer, ckpt, history = build_trainer(settings, run_dir, loggers, progress=progress)
     g = torch.Generator().manual_seed(p.fuse.seed)
-    train_dl = DataLoader(train, batch_size=a.batch_size, shuffle=True, generator=g, collate_fn=collate_cache)
-    val_dl = DataLoader(val, batch_size=a.batch_size, collate_fn=collate_cache)
+    pin = {"pin_memory": loader_settings(p.train)["pin_memory"]}  # cached tensors: no workers needed
+    train_dl = DataLoader(train, batch_size=a.batch_size, shuffle=True, generator=g, collate_fn=collate_cache, **pin)
+    val_dl = DataLoader(val, batch_size=a.batch_size, collate_fn=collate_cache, **pin)
     trainer.fit(module, train_dl, val_dl)
-    best = FusionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False).fusion
+    best = FusionModule.load_from_checkpoint(ckpt.best_model_path, weights_only=False, map_location="cpu").fusion
     if best.offsets is not None:
-        fit_offsets(best, val, p.fuse.late)
+        fit_offsets(best, val, p.fuse.late, device.resolve(p.train.accelerator))
     return best.eval(), history.rows
 
 

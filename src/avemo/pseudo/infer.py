@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from avemo import device
 from avemo.config import AugmentConfig
 from avemo.features import store
 from avemo.models.regressor import Regressor, bounded, takes_raw_input
@@ -33,25 +34,32 @@ def _dropout_on(model: nn.Module) -> None:
 @torch.no_grad()
 def mc_dropout(model: Regressor, split: store.Split, stream: str, features_dir: str, normalise: str,
                frame_step: int, passes: int, seed: int, batch_size: int = 64,
-               rows: list[int] | None = None, tta: AugmentConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+               rows: list[int] | None = None, tta: AugmentConfig | None = None,
+               dev: torch.device | str = "cpu", loader_kw: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)`` of the clip predictions over ``passes`` dropout samples, each ``(N, K)``;
     the mean is clamped to the label range, the spread is taken before clamping. One pass is
     the deterministic prediction with std 0. ``rows``: only these rows of the split. ``tta``:
     each pass also applies the stream's training augmentation with these settings (whole clips,
-    a fresh seeded draw per pass and clip): test-time augmentation (Wang et al., 2019)."""
+    a fresh seeded draw per pass and clip): test-time augmentation (Wang et al., 2019). The
+    model runs on ``dev`` (the dropout masks are drawn there: passes on a GPU differ from the
+    CPU's); ``loader_kw``: DataLoader settings (workers, pinned memory; workers restart each pass,
+    so each sees its pass's augmentation draw)."""
     norm = input_normalise(normalise, takes_raw_input(model))
     transform = transform_for(stream, features_dir, norm, frame_step)
     ds = ClipDataset(split, STORE_STREAM[stream], [], train=tta is not None, max_frames=0, seed=seed,
                      transform=transform, rows=rows, augment=None if tta is None else augmenter(stream, tta, norm))
-    loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate)
+    loader = DataLoader(ds, batch_size=batch_size, collate_fn=collate, **{**(loader_kw or {}), "persistent_workers": False})
+    model.to(dev)
     if passes > 1:
         _dropout_on(model)
     torch.manual_seed(seed)
+    if torch.device(dev).type == "cuda":
+        torch.cuda.manual_seed_all(seed)
     samples = []
     try:
         for k in range(passes):
             ds.epoch = k  # the augmentation draw of pass k
-            samples.append(torch.cat([model(b["x"], b["mask"])["clip"] for b in loader]))
+            samples.append(torch.cat([model(*device.move((b["x"], b["mask"]), dev))["clip"].cpu() for b in loader]))
     finally:
         model.eval()
     s = torch.stack(samples)  # unclamped: passes that all overshoot the range still disagree

@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from avemo import device
 from avemo.config import Params
 from avemo.features import store
 from avemo.io import atomic_path
 from avemo.models import regressor
 from avemo.pseudo import infer
 from avemo.pseudo.select import confidence, select
+from avemo.train.data import loader_settings
 
 DIMS = ("valence", "arousal")
 
@@ -52,7 +54,8 @@ def label(p: Params, stream: str, model_dir: str | Path, withheld: list[int] | N
             m, kk, _, _ = teachers[t]
             mean, std = infer.mc_dropout(m, data, t, p.features.out_dir, p.features.audio.normalise,
                                          p.train.video_frame_step, p.pseudo.passes, p.pseudo.seed, rows=rows,
-                                         tta=p.augment if t in p.pseudo.tta else None)
+                                         tta=p.augment if t in p.pseudo.tta else None,
+                                         dev=device.resolve(p.train.accelerator), loader_kw=loader_settings(p.train))
             preds[t] = (mean[:, kk], std[:, kk])
         mean = np.stack([preds[best[j]][0][:, j] for j in range(len(DIMS))], 1)
         std = np.stack([preds[best[j]][1][:, j] for j in range(len(DIMS))], 1)

@@ -49,7 +49,7 @@ def import_model(p: Params, folder: Path, info: dict):
     _, cfg = fused.load(folder)  # refuse a folder that does not load before it reaches the store
     metadata = {"registry": info, "scores": cfg["scores"], "modes": cfg.get("modes", {}),
                 "targets": cfg["targets"], "fusion": cfg["fusion"]["name"],
-                "predict": p.predict.model_dump(mode="json"),
+                "predict": p.predict.model_dump(mode="json"), "device": p.serve.device,
                 "limits": {k: getattr(p.serve, k) for k in LIMITS}}
     with bentoml.models.create(p.serve.model_name, metadata=metadata,
                                labels={"registry_version": info["version"], "method": str(info["method"])}) as bm:

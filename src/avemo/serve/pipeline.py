@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avemo import media
+from avemo import device, media
 from avemo.config import PredictConfig, VideoFeatures
 from avemo.features import audio as audio_fe
 from avemo.features import video as video_fe
@@ -66,8 +66,13 @@ def windows(duration_s: float, window_s: float, hop_s: float) -> np.ndarray:
 
 
 class Pipeline:
-    def __init__(self, model: fused.FusedModel, cfg: dict, settings: PredictConfig | None = None):
-        self.model, self.cfg = model.eval(), cfg
+    """Media -> the front-end the model was trained on -> the fused model on ``dev`` (the
+    front-end runs on the CPU; model inputs move to ``dev`` and outputs come back)."""
+
+    def __init__(self, model: fused.FusedModel, cfg: dict, settings: PredictConfig | None = None,
+                 dev: torch.device | str = "cpu"):
+        self.device = torch.device(dev)
+        self.model, self.cfg = model.to(self.device).eval(), cfg
         self.settings = settings or PredictConfig()
         self.targets = list(cfg["targets"])
         feats = cfg["features"]
@@ -80,8 +85,9 @@ class Pipeline:
         self.raw_audio = bool(cfg["streams"]["audio"].get("stats", False))  # the model normalises itself
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, settings: PredictConfig | None = None) -> Pipeline:
-        return cls(*fused.load(model_dir), settings)
+    def from_dir(cls, model_dir: str | Path, settings: PredictConfig | None = None,
+                 dev: torch.device | str = "cpu") -> Pipeline:
+        return cls(*fused.load(model_dir), settings, dev)
 
     # ------------------------------------------------------------------ front-end
 
@@ -109,8 +115,9 @@ class Pipeline:
     @torch.no_grad()
     def predict_inputs(self, audio: list[torch.Tensor] | None, visual: list[torch.Tensor] | None) -> dict:
         """Model inputs (lists of per-item tensors, None for a missing stream) -> numpy outputs."""
-        out = self.model(audio=pad(audio) if audio else None, visual=pad(visual) if visual else None)
-        return {k: None if v is None else v.numpy() for k, v in out.items()}
+        given = {"audio": pad(audio) if audio else None, "visual": pad(visual) if visual else None}
+        out = self.model(**{k: device.move(v, self.device) for k, v in given.items()})
+        return {k: None if v is None else v.float().cpu().numpy() for k, v in out.items()}
 
     def predict_clip(self, wave: np.ndarray | None = None, frames: np.ndarray | None = None) -> dict:
         """One clip (16 kHz samples and/or grey frames at the model's frame rate) -> values."""

@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from avemo import device
 from avemo.config import Params
 from avemo.evaluate import plots
 from avemo.io import atomic_path
@@ -62,8 +63,10 @@ def _finite(summary: dict) -> dict:
 
 
 def run(p: Params, path: str | Path, *, out_dir: str | Path | None = None, fmt: str = "csv",
-        model: str | None = None, progress=None) -> tuple[Result, dict[str, Path]]:
-    pipeline = Pipeline.from_dir(model_dir(p, model), p.predict)
+        model: str | None = None, progress=None, dev: str | None = None) -> tuple[Result, dict[str, Path]]:
+    """Predict ``path`` with the fused model ``model`` (default ``predict.model``) on ``dev``
+    (an accelerator name; default ``train.accelerator``); write the series and its plot."""
+    pipeline = Pipeline.from_dir(model_dir(p, model), p.predict, device.resolve(dev or p.train.accelerator))
     result = pipeline.predict_file(path, progress=progress)
     # the whole file name: talk.wav and talk.flac in one folder must not overwrite each other
     return result, write(result, out_dir or p.predict.out_dir, Path(path).name, fmt)

@@ -172,6 +172,7 @@ class Avemo:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
+        from avemo import device
         from avemo.config import PredictConfig, ServeConfig
         from avemo.serve.pipeline import Pipeline
 
@@ -179,7 +180,8 @@ class Avemo:
         meta = stored.info.metadata
         self.meta = {"tag": str(stored.tag), **meta}
         self.limits = {**ServeConfig().model_dump(), **meta["limits"]}  # models packaged before a limit existed
-        self.pipeline = Pipeline.from_dir(stored.path, PredictConfig(**meta["predict"]))
+        dev = device.serving(meta.get("device", "auto"))  # serve.device; the CPU when it is absent
+        self.pipeline = Pipeline.from_dir(stored.path, PredictConfig(**meta["predict"]), dev)
 
     def _checked(self, upload: Path, kind: str) -> Path:
         if not Path(upload).is_file():  # a text field instead of a file part

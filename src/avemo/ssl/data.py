@@ -48,13 +48,17 @@ class TwoViewDataset(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def generator(self, i: int) -> torch.Generator:
-        return torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+    def generator(self, i: int, epoch: int | None = None) -> torch.Generator:
+        epoch = self.epoch if epoch is None else epoch
+        return torch.Generator().manual_seed(hash((self.seed, epoch, i)) & 0x7FFFFFFF)
 
-    def __getitem__(self, i: int) -> PairItem:
+    def __getitem__(self, key: int | tuple[int, int]) -> PairItem:
+        """Item ``i``, or ``(epoch, i)`` as :class:`~avemo.train.data.EpochSampler` gives it
+        (the epoch travels with the index into worker processes kept across epochs)."""
+        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
         pre, post = self.transform
         x = pre(self.split.get(self.key, i))
-        v1, v2 = self.views(x, self.generator(i))
+        v1, v2 = self.views(x, self.generator(i, epoch))
         if self.landmarks is None:
             return post(v1), post(v2), i
         return post(v1), post(v2), i, post(x), self.landmarks[i].float()

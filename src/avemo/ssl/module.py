@@ -67,13 +67,13 @@ class PretrainModule(pl.LightningModule):
         n = len(e1)
         if self.landmark_head is not None and "landmarks" in batch:
             aux = self._landmark_loss(batch["x0"], batch["m0"], batch["landmarks"])
-            self.log("train/landmarks", aux.detach(), on_step=False, on_epoch=True, batch_size=n)
+            self.log("train/landmarks", aux.detach(), on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
             loss = loss + self.hparams.landmarks_weight * aux
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=n)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, sync_dist=True, prog_bar=True, batch_size=n)
         for k, v in logs.items():
-            self.log(f"train/{k}", v, on_step=False, on_epoch=True, batch_size=n)
-        self.log("train/embedding_std", monitor.embedding_std(e1.detach()), on_step=False, on_epoch=True, batch_size=n)
-        self.log("train/effective_rank", monitor.effective_rank(e1.detach()), on_step=False, on_epoch=True,
+            self.log(f"train/{k}", v, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
+        self.log("train/embedding_std", monitor.embedding_std(e1.detach()), on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
+        self.log("train/effective_rank", monitor.effective_rank(e1.detach()), on_step=False, on_epoch=True, sync_dist=True,
                  batch_size=n)
         return loss
 

@@ -23,7 +23,7 @@ import torch
 from pytorch_lightning.callbacks import RichProgressBar
 from torch.utils.data import DataLoader
 
-from avemo import tracking
+from avemo import device, tracking
 from avemo.config import Params
 from avemo.console import quiet_third_party
 from avemo.features import store
@@ -32,7 +32,7 @@ from avemo.models.encoders import build as build_encoder
 from avemo.ssl import STRONG, probe, views
 from avemo.ssl.data import TwoViewDataset, collate_pairs
 from avemo.ssl.module import PretrainModule
-from avemo.train.data import EpochSampler, transform_for
+from avemo.train.data import EpochSampler, loader_settings, transform_for
 from avemo.train.fit import History, load_encoder, trainer_settings
 
 CORPUS = {"audio": "tedlium", "visual": "facesynthetics"}
@@ -74,15 +74,16 @@ def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_na
     cfg, enc = getattr(p.pretrain, stream), getattr(p.model, stream)
     lw = cfg.landmarks_weight if landmarks_weight is None else landmarks_weight
     run_dir = Path(run_dir)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
+    if tracking.rank_zero():  # DDP: the other processes never write
+        shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(p.train.seed, workers=True, verbose=False)
     data = store.read(p.features.out_dir, CORPUS[stream], SPLIT)
     ds = _dataset(p, stream, data, lw)
     if len(ds) < 2:
         raise ValueError(f"{CORPUS[stream]}: {len(ds)} unlabelled item(s); self-supervised pretraining needs more")
     loader = DataLoader(ds, batch_size=min(cfg.batch_size, len(ds)), sampler=EpochSampler(ds, p.train.seed),
-                        collate_fn=collate_pairs, drop_last=True, num_workers=p.train.num_workers)
+                        collate_fn=collate_pairs, drop_last=True, **loader_settings(p.train))
     n_inputs = int(ds[0][0].shape[-1])
     module = PretrainModule(enc.name, n_inputs, enc.dim, objective, lr=cfg.lr, weight_decay=cfg.weight_decay,
                             dropout=enc.dropout, max_epochs=cfg.epochs, seed=p.train.seed,
@@ -104,6 +105,8 @@ def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_na
                "seconds": round(seconds, 1),
                "embedding_std": round(float(last.get("train_embedding_std", float("nan"))), 4),
                "effective_rank": round(float(last.get("train_effective_rank", float("nan"))), 2)}
+    if not trainer.is_global_zero:
+        return summary
     weights = run_dir / "encoder.safetensors"
     with atomic_path(weights) as tmp:
         module.save_encoder(tmp)
@@ -131,7 +134,8 @@ def probe_pair(p: Params, stream: str, weights: str | Path, n_inputs: int) -> di
     (see :mod:`avemo.ssl.probe`), ``*_plain`` the other one."""
     enc = getattr(p.model, stream)
     kw = {"normalise": p.features.audio.normalise, "dims": tuple(p.model.targets),
-          "frame_step": p.train.video_frame_step if stream == "visual" else 1}
+          "frame_step": p.train.video_frame_step if stream == "visual" else 1,
+          "dev": device.resolve(p.train.accelerator)}
     trained = build_encoder(enc.name, n_inputs, enc.dim, enc.dropout)
     load_encoder(trained, weights)
     mine = probe.probe(trained, stream, p.features.out_dir, **kw)
@@ -146,6 +150,8 @@ def run(p: Params, stream: str, *, progress: bool = True) -> dict:
     cfg = getattr(p.pretrain, stream)
     run_dir = Path(p.pretrain.out_dir) / stream
     summary = pretrain(p, stream, cfg.objective, run_dir, f"pretrain_{stream}_{cfg.objective}", progress=progress)
+    if not tracking.rank_zero():  # a distributed run: rank zero probes and reports
+        return summary
     report = {**summary, **probe_pair(p, stream, run_dir / "encoder.safetensors", summary["n_inputs"])}
     strong = STRONG[stream]
     report["probe_gain_" + strong] = round(report["probe"][f"ccc_{strong}"] - report["random_probe"][f"ccc_{strong}"], 4)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from avemo import device
 from avemo.evaluate import metrics
 from avemo.features import store
 from avemo.models.pooling import MeanPool
@@ -24,19 +25,19 @@ ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 @torch.no_grad()
 def embed(encoder: nn.Module, split: store.Split, stream: str, features_dir: str, normalise: str = "global",
-          frame_step: int = 1, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled frame embeddings ``(clips, dim)`` of one split, encoder in eval mode."""
+          frame_step: int = 1, batch_size: int = 64, dev: torch.device | str = "cpu") -> np.ndarray:
+    """Mean-pooled frame embeddings ``(clips, dim)`` of one split, encoder in eval mode on ``dev``."""
     pre, post = transform_for(stream, features_dir, normalise, frame_step)
     pool = MeanPool(0)
-    encoder.eval()
+    encoder.to(dev).eval()
     out = []
     key = STORE_STREAM[stream]
     for lo in range(0, len(split), batch_size):
         items = [(post(pre(split.get(key, i))), torch.zeros(0), torch.ones(()), i)
                  for i in range(lo, min(lo + batch_size, len(split)))]
         b = collate(items)
-        h, m = encoder(b["x"], b["mask"])
-        out.append(pool(h, m))
+        h, m = encoder(*device.move((b["x"], b["mask"]), dev))
+        out.append(pool(h, m).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -76,13 +77,14 @@ PROTOCOLS = ("speaker", "plain")
 
 
 def probe(encoder: nn.Module, stream: str, features_dir: str, dims: tuple[str, ...] = ("valence", "arousal"),
-          normalise: str = "global", frame_step: int = 1, corpus: str = "iemocap") -> dict[str, dict]:
-    """Linear-probe scores (test split) of ``encoder`` on the gold-labelled corpus, per protocol:
-    ``{"speaker": scores, "plain": scores}``."""
+          normalise: str = "global", frame_step: int = 1, corpus: str = "iemocap",
+          dev: torch.device | str = "cpu") -> dict[str, dict]:
+    """Linear-probe scores (test split) of ``encoder`` (run on ``dev``) on the gold-labelled
+    corpus, per protocol: ``{"speaker": scores, "plain": scores}``."""
     emb, labels, speakers = {}, {}, {}
     for split in ("train", "val", "test"):
         data = store.read(features_dir, corpus, split)
-        emb[split] = embed(encoder, data, stream, features_dir, normalise, frame_step)
+        emb[split] = embed(encoder, data, stream, features_dir, normalise, frame_step, dev=dev)
         labels[split] = data.index[list(dims)].to_numpy(dtype="float64")
         speakers[split] = data.index["speaker"].astype(str).to_numpy()
     per_speaker = {s: speaker_standardise(e, speakers[s]) for s, e in emb.items()}

@@ -5,6 +5,7 @@ run resumed from a checkpoint sees exactly the batches an uninterrupted run woul
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
+from avemo import device
 from avemo.config import AugmentConfig, TrainConfig
 from avemo.features import store
 from avemo.models.batch import pad
@@ -43,12 +45,15 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, k: int) -> Item:
+    def __getitem__(self, key: int | tuple[int, int]) -> Item:
+        """Item ``k``, or ``(epoch, k)`` as :class:`EpochSampler` gives it: a worker process
+        kept alive across epochs never sees ``self.epoch`` change, so the epoch travels with it."""
+        epoch, k = key if isinstance(key, tuple) else (self.epoch, key)
         pre, post = self.transform
         i = self.rows[k]
         x = pre(self.split.get(self.stream, i))
         if self.train:
-            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+            g = torch.Generator().manual_seed(hash((self.seed, epoch, i)) & 0x7FFFFFFF)
             if self.max_frames and len(x) > self.max_frames:
                 start = int(torch.randint(0, len(x) - self.max_frames + 1, (1,), generator=g))
                 x = x[start : start + self.max_frames]
@@ -76,6 +81,13 @@ class Concat(ConcatDataset):
         for d in self.datasets:
             d.epoch = epoch
 
+    def __getitem__(self, key: int | tuple[int, int]) -> Item:
+        if not isinstance(key, tuple):
+            return super().__getitem__(key)
+        epoch, k = key
+        part = bisect.bisect_right(self.cumulative_sizes, k)
+        return self.datasets[part][(epoch, k - (self.cumulative_sizes[part - 1] if part else 0))]
+
 
 def pseudo_splits(features_dir: str, pseudo, targets: list[str], weight: float) -> list[tuple[store.Split, list[int]]]:
     """For each store split a pseudo_label artifact draws from: the split with its labels and
@@ -101,8 +113,9 @@ def pseudo_splits(features_dir: str, pseudo, targets: list[str], weight: float) 
     return out
 
 
-class EpochSampler(Sampler[int]):
-    """Shuffles with a permutation seeded by (seed, epoch); tells the dataset the epoch."""
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Shuffles with a permutation seeded by (seed, epoch) and yields ``(epoch, index)``: the
+    dataset draws its crops and augmentation from them, in whichever worker process it runs."""
 
     def __init__(self, dataset: ClipDataset, seed: int):
         self.dataset, self.seed, self.epoch = dataset, seed, 0
@@ -114,9 +127,20 @@ class EpochSampler(Sampler[int]):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
-        return iter(torch.randperm(len(self.dataset), generator=g).tolist())
+        return iter([(self.epoch, k) for k in torch.randperm(len(self.dataset), generator=g).tolist()])
+
+
+def loader_settings(cfg: TrainConfig) -> dict:
+    """``DataLoader`` arguments of ``train.*``: worker processes (kept alive across epochs),
+    batches each prepares ahead, and page-locked memory (``auto``: when training on CUDA, so
+    batches copy to the GPU asynchronously)."""
+    pin = cfg.pin_memory if cfg.pin_memory != "auto" else device.resolve(cfg.accelerator).type == "cuda"
+    kw: dict = {"num_workers": cfg.num_workers, "pin_memory": pin}
+    if cfg.num_workers:
+        kw.update(persistent_workers=cfg.persistent_workers, prefetch_factor=cfg.prefetch_factor)
+    return kw
 
 
 def transform_for(stream: str, features_dir: str, normalise: str,
@@ -219,7 +243,7 @@ class EmotionDataModule(pl.LightningDataModule):
         ds = self.sets[split]
         sampler = EpochSampler(ds, self.cfg.seed) if split == "train" else None
         return DataLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler, collate_fn=collate,
-                          num_workers=self.cfg.num_workers, persistent_workers=False)
+                          **loader_settings(self.cfg))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

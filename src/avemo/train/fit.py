@@ -19,7 +19,7 @@ from pytorch_lightning.callbacks import (
 )
 from safetensors.torch import load_file, save_file
 
-from avemo import tracking
+from avemo import device, tracking
 from avemo.config import Params
 from avemo.console import quiet_third_party
 from avemo.evaluate import metrics, plots
@@ -51,9 +51,9 @@ def trainer_settings(p: Params, progress: bool) -> dict:
     """The ``pl.Trainer`` arguments every training run takes from params (hardware, precision,
     strategy, determinism) plus the quiet console defaults."""
     t = p.train
-    return dict(accelerator=t.accelerator, devices=t.devices, precision=t.precision, strategy=t.strategy,
-                deterministic=t.deterministic, log_every_n_steps=1, enable_model_summary=False,
-                enable_progress_bar=progress)
+    return dict(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, precision=t.precision,
+                strategy=t.strategy, deterministic=device.deterministic(t.deterministic, t.accelerator),
+                log_every_n_steps=1, enable_model_summary=False, enable_progress_bar=progress)
 
 
 def build_trainer(p: Params, run_dir: Path, loggers: list, extra: list[Callback] | None = None,
