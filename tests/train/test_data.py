@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+import torch
 
 from avemo.train.data import label_subset
 
@@ -99,3 +100,41 @@ def test_a_model_reading_the_level_trains_without_gain(train_params):
     raw, normed = augment("none"), augment("utterance")
     assert raw.gain_db == 0 and normed.gain_db == train_params.augment.audio.gain_db > 0
     assert raw.p_noise == normed.p_noise > 0 and raw.freq_masks == normed.freq_masks
+
+
+def _with(p, **train):
+    return p.model_copy(update={"train": p.train.model_copy(update=train)})
+
+
+def test_loader_settings_follow_train_params(train_params, monkeypatch):
+    from avemo.train.data import loader_settings
+
+    assert loader_settings(train_params.train) == {"num_workers": 0, "pin_memory": False}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    gpu = _with(train_params, accelerator="gpu", num_workers=4, prefetch_factor=3).train
+    assert loader_settings(gpu) == {"num_workers": 4, "pin_memory": True, "persistent_workers": True,
+                                    "prefetch_factor": 3}
+    assert loader_settings(_with(train_params, accelerator="gpu", pin_memory=False).train)["pin_memory"] is False
+
+
+def test_persistent_workers_draw_each_epochs_own_augmentation(train_params):
+    """Workers kept alive across epochs get the epoch with each index: epoch 1's batches differ
+    from epoch 0's and equal what a loader without workers gives for each epoch."""
+    from avemo.train.data import EmotionDataModule
+
+    def epochs(num_workers: int) -> list[list[torch.Tensor]]:
+        p = _with(train_params, num_workers=num_workers, persistent_workers=True)
+        dm = EmotionDataModule(p.features.out_dir, "audio", p.model.targets, p.train, p.augment,
+                               normalise=p.features.audio.normalise)
+        dm.setup()
+        loader = dm.train_dataloader()
+        out = []
+        for epoch in range(2):
+            loader.sampler.set_epoch(epoch)
+            out.append([b["x"] for b in loader])
+        return out
+
+    plain, workers = epochs(0), epochs(2)
+    assert not torch.equal(plain[0][0], plain[1][0])  # a new epoch: new order, crops and noise
+    for a, b in zip(plain, workers, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))

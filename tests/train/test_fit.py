@@ -165,3 +165,33 @@ def test_both_streams_train_in_bf16_mixed_precision(train_params, tmp_path, stre
     scores = fit_stream(p, stream, tmp_path / stream, f"bf16_{stream}", progress=False)
     assert all(torch.isfinite(torch.tensor(v)) for v in scores["val"].values())
     assert (tmp_path / stream / "model.safetensors").is_file()
+
+
+def test_worker_processes_train_the_same_model(train_params, tmp_path):
+    """``train.num_workers: 2`` (persistent workers) trains exactly the model one process does:
+    every crop and augmentation is a function of (seed, epoch, clip), not of the worker."""
+    p = train_params.model_copy(update={"train": train_params.train.model_copy(update={"max_epochs": 2})})
+    workers = p.model_copy(update={"train": p.train.model_copy(update={"num_workers": 2})})
+    a = fit_stream(p, "audio", tmp_path / "a", "w0", progress=False)
+    b = fit_stream(workers, "audio", tmp_path / "b", "w2", progress=False)
+    assert a == b
+    wa, wb = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_deterministic_warn_mode_trains(train_params, tmp_path):
+    """``train.deterministic: warn`` (what ``true`` becomes on CUDA) is a setting Lightning takes."""
+    p = train_params.model_copy(update={"train": train_params.train.model_copy(
+        update={"deterministic": "warn", "max_epochs": 1})})
+    scores = fit_stream(p, "visual", tmp_path / "v", "warn", progress=False)
+    assert set(scores) == {"val", "test"}
+
+
+def test_training_runs_without_tracking_backends(train_params, tmp_path):
+    """``tracking.backends: []``: no MLflow run, no Comet archive, the same outputs."""
+    p = train_params.model_copy(update={"tracking": train_params.tracking.model_copy(update={"backends": []}),
+                                        "train": train_params.train.model_copy(update={"max_epochs": 1})})
+    fit_stream(p, "audio", tmp_path / "a", "bare", progress=False)
+    assert (tmp_path / "a" / "model.safetensors").is_file()
+    assert not (tmp_path / "a" / "comet").exists()
+    assert not Path(p.tracking.mlflow_uri.removeprefix("sqlite:///")).exists()

@@ -21,7 +21,6 @@ import pandas as pd
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import RichProgressBar
-from torch.utils.data import DataLoader
 
 from avemo import device, tracking
 from avemo.config import Params
@@ -32,7 +31,7 @@ from avemo.models.encoders import build as build_encoder
 from avemo.ssl import STRONG, probe, views
 from avemo.ssl.data import TwoViewDataset, collate_pairs
 from avemo.ssl.module import PretrainModule
-from avemo.train.data import EpochSampler, loader_settings, transform_for
+from avemo.train.data import EpochLoader, EpochSampler, loader_settings, transform_for
 from avemo.train.fit import History, load_encoder, trainer_settings
 
 CORPUS = {"audio": "tedlium", "visual": "facesynthetics"}
@@ -82,7 +81,7 @@ def pretrain(p: Params, stream: str, objective: str, run_dir: str | Path, run_na
     ds = _dataset(p, stream, data, lw)
     if len(ds) < 2:
         raise ValueError(f"{CORPUS[stream]}: {len(ds)} unlabelled item(s); self-supervised pretraining needs more")
-    loader = DataLoader(ds, batch_size=min(cfg.batch_size, len(ds)), sampler=EpochSampler(ds, p.train.seed),
+    loader = EpochLoader(ds, batch_size=min(cfg.batch_size, len(ds)), sampler=EpochSampler(ds, p.train.seed),
                         collate_fn=collate_pairs, drop_last=True, **loader_settings(p.train))
     n_inputs = int(ds[0][0].shape[-1])
     module = PretrainModule(enc.name, n_inputs, enc.dim, objective, lr=cfg.lr, weight_decay=cfg.weight_decay,

@@ -132,6 +132,17 @@ class EpochSampler(Sampler[tuple[int, int]]):
         return iter([(self.epoch, k) for k in torch.randperm(len(self.dataset), generator=g).tolist()])
 
 
+class EpochLoader(DataLoader):
+    """A DataLoader whose persistent workers leave the global RNG as fresh workers would: a new
+    iterator draws its base seed from it, a reused one did not, which shifted every later
+    dropout draw. With this, a run trains the same model whatever ``train.num_workers``."""
+
+    def __iter__(self):
+        if self.persistent_workers and self.num_workers > 0 and self._iterator is not None:
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        return super().__iter__()
+
+
 def loader_settings(cfg: TrainConfig) -> dict:
     """``DataLoader`` arguments of ``train.*``: worker processes (kept alive across epochs),
     batches each prepares ahead, and page-locked memory (``auto``: when training on CUDA, so
@@ -242,8 +253,8 @@ class EmotionDataModule(pl.LightningDataModule):
     def _loader(self, split: str) -> DataLoader:
         ds = self.sets[split]
         sampler = EpochSampler(ds, self.cfg.seed) if split == "train" else None
-        return DataLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler, collate_fn=collate,
-                          **loader_settings(self.cfg))
+        return EpochLoader(ds, batch_size=self.cfg.batch_size, sampler=sampler, collate_fn=collate,
+                           **loader_settings(self.cfg))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
