@@ -172,6 +172,7 @@ class VideoAugment(Section):
 
 class AugmentConfig(Section):
     enabled: bool = True
+    on_device: bool = False   # augment and normalise training batches on the GPU, not in the loader
     audio: AudioAugment = AudioAugment()
     video: VideoAugment = VideoAugment()
 

@@ -138,3 +138,23 @@ def test_persistent_workers_draw_each_epochs_own_augmentation(train_params):
     assert not torch.equal(plain[0][0], plain[1][0])  # a new epoch: new order, crops and noise
     for a, b in zip(plain, workers, strict=True):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("stream", ["audio", "visual"])
+def test_augmenting_on_the_device_gives_the_loaders_batches(train_params, stream):
+    """``augment.on_device``: the loader only crops; the batch, augmented and normalised after
+    the transfer from each clip's generator state, equals what the loader would have made."""
+    from avemo.train.data import EmotionDataModule
+
+    def first_batch(on_device: bool) -> dict:
+        p = train_params.model_copy(update={"augment": train_params.augment.model_copy(update={"on_device": on_device})})
+        dm = EmotionDataModule(p.features.out_dir, stream, p.model.targets, p.train, p.augment,
+                               normalise=p.features.audio.normalise)
+        dm.setup()
+        batch = next(iter(dm.train_dataloader()))
+        return dm.on_after_batch_transfer(batch, 0)
+
+    loader, device = first_batch(False), first_batch(True)
+    assert "rng" not in device and loader.keys() == device.keys()
+    for k in loader:
+        assert torch.equal(loader[k], device[k]), k

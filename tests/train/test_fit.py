@@ -195,3 +195,10 @@ def test_training_runs_without_tracking_backends(train_params, tmp_path):
     assert (tmp_path / "a" / "model.safetensors").is_file()
     assert not (tmp_path / "a" / "comet").exists()
     assert not Path(p.tracking.mlflow_uri.removeprefix("sqlite:///")).exists()
+
+
+def test_augmenting_on_the_device_trains_the_same_model(train_params, tmp_path):
+    p = train_params.model_copy(update={"train": train_params.train.model_copy(update={"max_epochs": 2})})
+    on = p.model_copy(update={"augment": p.augment.model_copy(update={"on_device": True})})
+    assert fit_stream(p, "visual", tmp_path / "a", "cpu_aug", progress=False) == \
+        fit_stream(on, "visual", tmp_path / "b", "device_aug", progress=False)

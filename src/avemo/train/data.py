@@ -18,19 +18,23 @@ from avemo.config import AugmentConfig, TrainConfig
 from avemo.features import store
 from avemo.models.batch import pad
 
-Item = tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]
+Item = tuple  # (x, target, weight, index), deferred training items add their generator state
 
 
 class ClipDataset(Dataset):
     """One stream of one split: ``(x (T, ...), target (K,), weight (), index)`` per clip.
-    Training crops a random window of ``max_frames`` (0: the whole clip) and applies ``augment``."""
+    Training crops a random window of ``max_frames`` (0: the whole clip) and applies ``augment``.
+
+    ``defer``: training items stop after the crop and carry the state of their generator
+    instead, so that augmentation and the input transform run on the whole batch where the
+    model is (:func:`finish_on_device`), with the very draws they would have made here."""
 
     def __init__(self, split: store.Split, stream: str, targets: list[str], *, train: bool,
                  max_frames: int, seed: int, transform: tuple[Callable, Callable],
                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                 rows: list[int] | None = None):
+                 rows: list[int] | None = None, defer: bool = False):
         self.split, self.stream, self.train = split, stream, train
-        self.max_frames, self.seed = max_frames, seed
+        self.max_frames, self.seed, self.defer = max_frames, seed, defer
         self.transform, self.augment = transform, augment
         self.rows = list(range(len(split))) if rows is None else list(rows)  # item i is split row rows[i]
         idx = split.index
@@ -57,16 +61,39 @@ class ClipDataset(Dataset):
             if self.max_frames and len(x) > self.max_frames:
                 start = int(torch.randint(0, len(x) - self.max_frames + 1, (1,), generator=g))
                 x = x[start : start + self.max_frames]
+            if self.defer:
+                return x, self.targets[i], self.weights[i], i, g.get_state()
             if self.augment is not None:  # on the stored scale (e.g. raw log-mel: SNRs hold)
                 x = self.augment(x, g)
         return post(x), self.targets[i], self.weights[i], i
 
 
 def collate(batch: list[Item]) -> dict[str, torch.Tensor]:
-    """Pad to the longest clip; ``mask`` marks real frames."""
-    xs, ys, ws, ids = zip(*batch, strict=True)
+    """Pad to the longest clip; ``mask`` marks real frames. Deferred items (see
+    :class:`ClipDataset`) add ``rng``, their generators' states."""
+    xs, ys, ws, ids, *rng = zip(*batch, strict=True)
     x, mask = pad(list(xs))
-    return {"x": x, "mask": mask, "y": torch.stack(ys), "w": torch.stack(ws), "index": torch.tensor(ids)}
+    out = {"x": x, "mask": mask, "y": torch.stack(ys), "w": torch.stack(ws), "index": torch.tensor(ids)}
+    if rng:
+        out["rng"] = torch.stack(rng[0])
+    return out
+
+
+def finish_on_device(batch: dict, augment: Callable | None, post: Callable) -> dict:
+    """A batch of deferred training items, augmented and transformed clip by clip where its
+    tensors are (the GPU), each clip from its own generator state: the same result the loader
+    would have computed for it on the CPU."""
+    items = []
+    for b, n in enumerate(batch["mask"].sum(1).tolist()):
+        x = batch["x"][b, :n]
+        if augment is not None:
+            g = torch.Generator()
+            g.set_state(batch["rng"][b].cpu().clone())  # a view crashes set_state
+            x = augment(x, g)
+        items.append(post(x))
+    out = {k: v for k, v in batch.items() if k != "rng"}
+    out["x"], out["mask"] = pad(items)
+    return out
 
 
 class Concat(ConcatDataset):
@@ -166,7 +193,7 @@ def transform_for(stream: str, features_dir: str, normalise: str,
     if normalise == "utterance":
         return (lambda a: a.float()), (lambda a: (a - a.mean(0)) / (a.std(0) + 1e-5))
     mean, std = store.read_stats(features_dir)
-    return (lambda a: a.float()), (lambda a: (a - mean) / (std + 1e-5))
+    return (lambda a: a.float()), (lambda a: (a - mean.to(a.device)) / (std.to(a.device) + 1e-5))
 
 
 def augmenter(stream: str, cfg: AugmentConfig, normalise: str):
@@ -229,10 +256,11 @@ class EmotionDataModule(pl.LightningDataModule):
             return
         transform = transform_for(self.stream, self.features_dir, self.normalise, self.cfg.video_frame_step)
         max_frames = self.cfg.max_audio_frames if self.stream == "audio" else self.cfg.max_video_frames
+        self._finish = (self._augment(), transform[1])  # what a deferred training batch still needs
         def clips(data: store.Split, train: bool, rows: list[int] | None = None) -> ClipDataset:
             return ClipDataset(data, STORE_STREAM[self.stream], self.targets, train=train, max_frames=max_frames,
                                seed=self.cfg.seed, transform=transform, augment=self._augment() if train else None,
-                               rows=rows)
+                               rows=rows, defer=train and self.aug_cfg.on_device)
 
         for split in ("train", "val", "test"):
             data = store.read(self.features_dir, self.corpus, split)
@@ -258,6 +286,10 @@ class EmotionDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """``augment.on_device``: training batches are augmented and normalised on the device."""
+        return finish_on_device(batch, *self._finish) if "rng" in batch else batch
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")
