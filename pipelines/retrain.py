@@ -142,7 +142,7 @@ def task_runner(p: config.Params):
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError:
-            raise RuntimeError("orchestrate.task_runner: dask needs prefect-dask: `uv sync --extra all --extra dask`, "
+            raise RuntimeError("orchestrate.task_runner: dask needs prefect-dask: `uv sync --extra all` (or pip install avemo[dask]), "
                                "or set it to threads") from None
         return DaskTaskRunner(cluster_kwargs={"n_workers": p.orchestrate.max_workers})
     from prefect.task_runners import ThreadPoolTaskRunner

@@ -438,7 +438,7 @@ class OrchestrateConfig(Section):
     # dvc: each step is `dvc repro --single-item <stage>` (unchanged stages are skipped through
     # DVC's cache); direct: the stage commands run in-process on this params file
     mode: Literal["dvc", "direct"] = "dvc"
-    task_runner: Literal["threads", "dask"] = "threads"   # dask needs `uv sync --extra all --extra dask`
+    task_runner: Literal["threads", "dask"] = "threads"   # dask: prefect-dask (in the all extra)
     max_workers: int = Field(default=2, ge=1)              # threads (or Dask workers) for mapped extraction
     retries: int = Field(default=2, ge=0)                  # for the tasks that do I/O
     retry_delay_s: float = Field(default=10.0, ge=0)

@@ -4,6 +4,7 @@ mode, a few epochs), a corrupted corpus stopping it at validation, the deploymen
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -89,3 +90,33 @@ def test_the_deployment_schedule_reads_back(harness):
     schedule = d.schedules[0].schedule
     assert schedule.cron == p.orchestrate.cron == "0 3 * * 1" and schedule.timezone == "UTC"
     assert d.parameters == {"params": "params.yaml"}
+
+
+def test_feature_extraction_fans_out_on_a_dask_local_cluster(harness, tiny_params, tmp_path):
+    """``orchestrate.task_runner: dask``: the mapped extraction tasks run on a Dask
+    LocalCluster and write the same feature store the thread runner does."""
+    from prefect import flow
+
+    from avemo.features import store
+    from pipelines import retrain
+
+    params = _params(tiny_params, tmp_path)
+    for stage in ("ingest", "validate"):
+        assert CliRunner().invoke(app, [stage, "--params", str(params)]).exit_code == 0
+    cfg = yaml.safe_load(params.read_text())
+    stores = {}
+    for runner in ("dask", "threads"):
+        cfg["orchestrate"]["task_runner"] = runner
+        cfg["features"].update(out_dir=str(tmp_path / f"features_{runner}"),
+                               report=str(tmp_path / f"reports/features_{runner}.json"))
+        path = tmp_path / f"params_{runner}.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        task_runner = retrain.task_runner(config.load(path))
+        assert type(task_runner).__name__ == {"dask": "DaskTaskRunner", "threads": "ThreadPoolTaskRunner"}[runner]
+        fan_out = flow(name=f"features-{runner}")(retrain.features).with_options(task_runner=task_runner)
+        assert fan_out(str(path), "direct")["counts"]["iemocap"]["train"]["clips"] > 0
+        stores[runner] = store.read(cfg["features"]["out_dir"], "iemocap", "train")
+    dask, threads = stores["dask"], stores["threads"]
+    assert dask.index.equals(threads.index)
+    assert dask.tensors.keys() == threads.tensors.keys()
+    assert all(torch.equal(dask.tensors[k], threads.tensors[k]) for k in dask.tensors)
